@@ -1,0 +1,1 @@
+"""Adapters: the only place for SQL, brokers and network clients. They implement the ports."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2.0 storage for SQLite (embedded default) and PostgreSQL (production)."""

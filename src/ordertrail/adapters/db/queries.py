@@ -1,0 +1,259 @@
+"""Read models over SQL: order detail, timeline, keyset-paginated lists. Read-only transactions."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, tuple_
+
+from ordertrail.adapters.db.tables import events, orders, quarantine, transitions
+from ordertrail.services.ports import Page
+
+TIMELINE_EVENTS_MAX = 10_000
+
+
+def encode_cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, arity: int) -> list[str]:
+    """Decode an opaque cursor, or raise ValueError with a sentence a client can act on."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("the cursor is not one this API issued") from None
+    if (
+        not isinstance(parts, list)
+        or len(parts) != arity
+        or not all(isinstance(p, str) for p in parts)
+    ):
+        raise ValueError("the cursor is not one this API issued")
+    return parts
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def order_document(row: Any) -> dict[str, Any]:
+    """The API's view of an order projection row."""
+    state = json.loads(row.state)
+    return {
+        "order_id": row.order_id,
+        "tenant_id": row.tenant_id,
+        "status": row.status,
+        "version": row.version,
+        "customer_id": row.customer_id,
+        "currency": row.currency,
+        "shipping_terms": state["shipping_terms"],
+        "package_id": state["package_id"],
+        "confirmed": state["confirmed"],
+        "flags": {
+            "on_hold": row.on_hold,
+            "holds": state["holds"],
+            "disputed": row.disputed,
+            "disputes": state["disputes"],
+        },
+        "lines": state["lines"],
+        "shipments": state["shipments"],
+        "billing": {
+            "invoiced_minor": state["invoiced_minor"],
+            "credited_minor": state["credited_minor"],
+            "documents": state["document_ids"],
+        },
+        "placed_at": _iso(row.placed_at),
+        "last_occurred_at": _iso(row.last_occurred_at),
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+    }
+
+
+def quarantine_document(row: Any) -> dict[str, Any]:
+    return {
+        "quarantine_id": row.quarantine_id,
+        "received_at": _iso(row.received_at),
+        "event_id": row.event_id,
+        "order_id": row.order_id,
+        "event_type": row.event_type,
+        "source": row.source,
+        "reason_code": row.reason_code,
+        "reason": row.reason,
+        "field_errors": json.loads(row.field_errors),
+        "body": row.body,
+        "checksum_sha256": row.checksum_sha256,
+        "actor": row.actor,
+    }
+
+
+class SqlOrderQueries:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get_order(self, *, tenant_id: str, order_id: str) -> dict[str, Any] | None:
+        query = select(orders).where(orders.c.tenant_id == tenant_id, orders.c.order_id == order_id)
+        with self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else order_document(row)
+
+    def timeline(self, *, tenant_id: str, order_id: str) -> dict[str, Any] | None:
+        with self._engine.connect() as connection:
+            order = connection.execute(
+                select(orders.c.status, orders.c.version).where(
+                    orders.c.tenant_id == tenant_id, orders.c.order_id == order_id
+                )
+            ).first()
+            rejected = connection.execute(
+                select(quarantine)
+                .where(quarantine.c.tenant_id == tenant_id, quarantine.c.order_id == order_id)
+                .order_by(quarantine.c.received_at, quarantine.c.quarantine_id)
+                .limit(TIMELINE_EVENTS_MAX)
+            ).all()
+            if order is None and not rejected:
+                return None
+            event_rows = connection.execute(
+                select(events)
+                .where(events.c.tenant_id == tenant_id, events.c.order_id == order_id)
+                .order_by(events.c.occurred_at, events.c.seq)
+                .limit(TIMELINE_EVENTS_MAX)
+            ).all()
+            transition_rows = connection.execute(
+                select(transitions)
+                .where(transitions.c.tenant_id == tenant_id, transitions.c.order_id == order_id)
+                .order_by(transitions.c.id)
+                .limit(TIMELINE_EVENTS_MAX)
+            ).all()
+        by_cause = {t.cause_event_id: t for t in transition_rows}
+        entries = []
+        for row in event_rows:
+            transition = by_cause.get(row.event_id)
+            entries.append(
+                {
+                    "sequence": row.seq,
+                    "event_id": row.event_id,
+                    "type": row.event_type,
+                    "schema_version": row.schema_version,
+                    "source": row.source,
+                    "occurred_at": _iso(row.occurred_at),
+                    "recorded_at": _iso(row.recorded_at),
+                    "actor": row.actor,
+                    "checksum_sha256": row.checksum_sha256,
+                    "order_version": row.order_version,
+                    "status_after": row.status_after,
+                    "effect": row.effect,
+                    "late": row.late,
+                    "envelope": json.loads(row.body),
+                    "transition": None
+                    if transition is None
+                    else {
+                        "from": transition.from_status,
+                        "to": transition.to_status,
+                        "actor": transition.actor,
+                        "recorded_at": _iso(transition.recorded_at),
+                    },
+                }
+            )
+        return {
+            "order_id": order_id,
+            "status": None if order is None else order.status,
+            "version": None if order is None else order.version,
+            "entries": entries,
+            "transitions": [
+                {
+                    "order_version": t.order_version,
+                    "from": t.from_status,
+                    "to": t.to_status,
+                    "cause_event_id": t.cause_event_id,
+                    "actor": t.actor,
+                    "occurred_at": _iso(t.occurred_at),
+                    "recorded_at": _iso(t.recorded_at),
+                }
+                for t in transition_rows
+            ],
+            "quarantined": [quarantine_document(r) for r in rejected],
+        }
+
+    def list_orders(
+        self,
+        *,
+        tenant_id: str,
+        status: str | None,
+        updated_before: datetime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        conditions = [orders.c.tenant_id == tenant_id]
+        if status is not None:
+            conditions.append(orders.c.status == status)
+        if updated_before is not None:
+            conditions.append(orders.c.updated_at < updated_before)
+        if cursor is not None:
+            updated_at_text, order_id = decode_cursor(cursor, arity=2)
+            after = datetime.fromisoformat(updated_at_text)
+            conditions.append(
+                or_(
+                    orders.c.updated_at < after,
+                    and_(orders.c.updated_at == after, orders.c.order_id < order_id),
+                )
+            )
+        query = (
+            select(orders)
+            .where(*conditions)
+            .order_by(orders.c.updated_at.desc(), orders.c.order_id.desc())
+            .limit(limit + 1)
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        items = [order_document(r) for r in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last.updated_at.isoformat(), last.order_id)
+        return Page(items=items, next_cursor=next_cursor)
+
+    def list_quarantine(
+        self,
+        *,
+        tenant_id: str,
+        order_id: str | None,
+        reason_code: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        conditions = [quarantine.c.tenant_id == tenant_id]
+        if order_id is not None:
+            conditions.append(quarantine.c.order_id == order_id)
+        if reason_code is not None:
+            conditions.append(quarantine.c.reason_code == reason_code)
+        if cursor is not None:
+            received_text, quarantine_id = decode_cursor(cursor, arity=2)
+            conditions.append(
+                tuple_(quarantine.c.received_at, quarantine.c.quarantine_id)
+                < tuple_(datetime.fromisoformat(received_text), quarantine_id)
+            )
+        query = (
+            select(quarantine)
+            .where(*conditions)
+            .order_by(quarantine.c.received_at.desc(), quarantine.c.quarantine_id.desc())
+            .limit(limit + 1)
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        items = [quarantine_document(r) for r in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last.received_at.isoformat(), last.quarantine_id)
+        return Page(items=items, next_cursor=next_cursor)
+
+    def count_orders_by_status(self, *, tenant_id: str) -> dict[str, int]:
+        query = (
+            select(orders.c.status, func.count())
+            .where(orders.c.tenant_id == tenant_id)
+            .group_by(orders.c.status)
+        )
+        with self._engine.connect() as connection:
+            return {row[0]: row[1] for row in connection.execute(query)}

@@ -1,0 +1,183 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create it; tests compare the two.
+
+Every table carries tenant_id, and every index a query uses starts with it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+Sequence64 = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on both databases.
+
+    PostgreSQL stores timestamptz. SQLite has no time zones, so values are converted to UTC and
+    stored naive, and read back as UTC; a naive datetime on the way in is a bug and is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _tenant() -> Column[str]:
+    return Column("tenant_id", String(63), nullable=False)
+
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("event_id", String(128), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("order_id", String(128), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("body", Text, nullable=False, comment="The envelope as canonical JSON, as received."),
+    Column("checksum_sha256", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("order_version", Integer, nullable=False),
+    Column("status_after", String(32), nullable=False),
+    Column("effect", String(16), nullable=False),
+    Column("late", Boolean, nullable=False),
+    UniqueConstraint("tenant_id", "event_id"),
+    Index(None, "tenant_id", "order_id", "occurred_at", "seq"),
+    comment="Append-only: every accepted event, exactly as received.",
+)
+
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("id", Sequence64, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("order_id", String(128), nullable=False),
+    Column("order_version", Integer, nullable=False),
+    Column("from_status", String(32), nullable=True),
+    Column("to_status", String(32), nullable=False),
+    Column("cause_event_id", String(128), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "order_id", "order_version"),
+    comment="Append-only: every change of an order's status, with its cause.",
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    _tenant(),
+    Column("order_id", String(128), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("on_hold", Boolean, nullable=False),
+    Column("disputed", Boolean, nullable=False),
+    Column("placed_at", UtcDateTime, nullable=False),
+    Column("last_occurred_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("state", Text, nullable=False, comment="The aggregate as JSON (order_to_state)."),
+    PrimaryKeyConstraint("tenant_id", "order_id"),
+    Index(None, "tenant_id", "status", "updated_at", "order_id"),
+    Index(None, "tenant_id", "updated_at", "order_id"),
+    comment="Current-state projection: rebuildable from events at any time.",
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("quarantine_id", String(36), primary_key=True),
+    _tenant(),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("event_id", String(256), nullable=True),
+    Column("order_id", String(256), nullable=True),
+    Column("event_type", String(256), nullable=True),
+    Column("source", String(256), nullable=True),
+    Column("reason_code", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("field_errors", Text, nullable=False),
+    Column("body", Text, nullable=False, comment="Everything the client sent."),
+    Column("checksum_sha256", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Index(None, "tenant_id", "received_at", "quarantine_id"),
+    Index(None, "tenant_id", "order_id"),
+    comment="Rejected submissions with their reason; nothing a client sent is lost.",
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Sequence64, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("order_id", String(128), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime, nullable=True),
+    UniqueConstraint("tenant_id", "event_id"),
+    Index(None, "published_at", "id"),
+    comment="Transactional outbox: one milestone message per accepted event.",
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    _tenant(),
+    Column("name", String(200), nullable=False),
+    Column("roles", String(500), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Index(None, "tenant_id"),
+    comment="API keys: only the SHA-256 of the secret is stored.",
+)
+
+APPEND_ONLY_TABLES = ("events", "transitions")

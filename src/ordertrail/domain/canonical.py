@@ -1,0 +1,27 @@
+"""Canonical JSON and checksums: the byte form that idempotency and tamper evidence rest on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+
+def canonical_json(value: Any) -> str:
+    """Serialize to canonical JSON: sorted keys, no insignificant whitespace, UTF-8 text.
+
+    Money and quantities are integers by schema; a float a client sends anyway is written in
+    Python's shortest round-trip form, which is stable for the same input.
+    """
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+
+
+def sha256_hex(text: str) -> str:
+    """Return the lowercase hex SHA-256 of a text's UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,1 @@
+"""Use cases (ingest, queries, keys), written against ports so storage and transport can change."""

@@ -1,0 +1,44 @@
+"""Roles and what each may do: one table, checked by every endpoint and documented from itself."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    INTEGRATION = "integration"
+    VIEWER = "viewer"
+    FULFILMENT = "fulfilment"
+    REVENUE_ACCOUNTANT = "revenue_accountant"
+    CONTROLLER = "controller"
+    AUDITOR = "auditor"
+
+
+class Action(StrEnum):
+    EVENTS_WRITE = "events:write"
+    ORDERS_READ = "orders:read"
+    QUARANTINE_READ = "quarantine:read"
+    SCHEMAS_READ = "schemas:read"
+    KEYS_MANAGE = "keys:manage"
+
+
+R = Role
+EVERYONE = frozenset(Role)
+
+# Who may do what. Read the rows; a role missing from a row may not do it.
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.EVENTS_WRITE: frozenset({R.ADMIN, R.INTEGRATION}),
+    Action.ORDERS_READ: EVERYONE,
+    Action.QUARANTINE_READ: frozenset(
+        {R.ADMIN, R.INTEGRATION, R.FULFILMENT, R.CONTROLLER, R.AUDITOR, R.REVENUE_ACCOUNTANT}
+    ),
+    Action.SCHEMAS_READ: EVERYONE,
+    Action.KEYS_MANAGE: frozenset({R.ADMIN}),
+}
+
+
+def allows(*, roles: tuple[str, ...], action: Action) -> bool:
+    """Say whether any of the roles may perform the action."""
+    allowed = PERMISSIONS[action]
+    return any(role in allowed for role in roles)
