@@ -1,0 +1,23 @@
+"""The `ordertrail` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import typer
+
+from ordertrail.entrypoints.cli import db, docs, keys
+from ordertrail.entrypoints.cli.serve import serve
+
+app = typer.Typer(
+    name="ordertrail",
+    help="Ordertrail: order tracking to revenue. Start with `ordertrail demo`.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.command("serve")(serve)
+app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
+app.add_typer(docs.app, name="docs")
+
+
+def main() -> None:
+    app()

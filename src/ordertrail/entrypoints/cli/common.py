@@ -1,0 +1,37 @@
+"""Options and helpers shared by the CLI commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ordertrail.bootstrap import Ordertrail, Settings, bootstrap, database_url_for
+
+console = Console()
+err_console = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        "-d",
+        help="Database URL or SQLite file path. Default: $ORDERTRAIL_DATABASE_URL, "
+        "else ./ordertrail.db",
+        show_default=False,
+    ),
+]
+
+
+def settings_for(database: str | None) -> Settings:
+    return Settings.from_env(database_url=None if database is None else database_url_for(database))
+
+
+def open_app(database: str | None, *, migrate: bool = True) -> Ordertrail:
+    return bootstrap(settings=settings_for(database), migrate=migrate)
+
+
+def fail(message: str, *, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
