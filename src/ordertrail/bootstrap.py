@@ -16,13 +16,14 @@ from sqlalchemy import Engine, text
 
 from ordertrail.adapters.clock import SystemClock, new_uuid
 from ordertrail.adapters.db.engine import make_engine, sqlite_url
+from ordertrail.adapters.db.event_log import SqlEventLog
 from ordertrail.adapters.db.key_store import SqlKeyStore
 from ordertrail.adapters.db.migrate import upgrade
 from ordertrail.adapters.db.queries import SqlOrderQueries
 from ordertrail.adapters.db.uow import SqlUnitOfWork
 from ordertrail.services import ingest as ingest_service
 from ordertrail.services.keys import Principal
-from ordertrail.services.ports import Clock, KeyStore, OrderQueries, UnitOfWork
+from ordertrail.services.ports import Clock, EventLog, KeyStore, OrderQueries, UnitOfWork
 from ordertrail.services.results import IngestResult
 
 DEFAULT_DATABASE = Path("ordertrail.db")
@@ -64,6 +65,7 @@ class Ordertrail:
     uow_factory: Callable[[], UnitOfWork]
     queries: OrderQueries
     keys: KeyStore
+    event_log: EventLog
     clock: Clock
     new_id: Callable[[], str]
 
@@ -121,6 +123,7 @@ def bootstrap(
         uow_factory=lambda: SqlUnitOfWork(engine),
         queries=SqlOrderQueries(engine),
         keys=SqlKeyStore(engine),
+        event_log=SqlEventLog(engine),
         clock=clock or SystemClock(),
         new_id=new_id or new_uuid,
     )

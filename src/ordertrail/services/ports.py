@@ -195,3 +195,38 @@ class KeyStore(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """One accepted event as stored: its position in the log and the envelope as received."""
+
+    seq: int
+    tenant_id: str
+    order_id: str
+    body: str
+    checksum_sha256: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionRow:
+    tenant_id: str
+    order_id: str
+    status: str
+    version: int
+    state: dict[str, Any]
+
+
+class EventLog(Protocol):
+    """Read access to the append-only event log and the projection, for replays and checks."""
+
+    def read(self, *, tenant_id: str | None, after_seq: int, limit: int) -> list[LoggedEvent]:
+        """Return up to `limit` events with seq > after_seq, in seq order."""
+        ...
+
+    def projections(
+        self, *, tenant_id: str | None, after: tuple[str, str] | None, limit: int
+    ) -> list[ProjectionRow]:
+        """Return up to `limit` projection rows ordered by (tenant_id, order_id), after `after`."""
+        ...
