@@ -244,8 +244,13 @@ def _accept(order: Order, event: OrderEvent) -> Plan:
     payload = event.payload
     assert isinstance(payload, ev.DeliveryAccepted)
     if payload.lines is None:
-        wanted = {lid: ln.delivered - ln.accepted for lid, ln in order.lines.items()}
-        wanted = {line_id: qty for line_id, qty in wanted.items() if qty}
+        # "Everything delivered" means what the customer still holds: returned units are not
+        # accepted by a blanket acceptance, though an explicit one may name them.
+        wanted = {
+            line_id: qty
+            for line_id, line in order.lines.items()
+            if (qty := line.delivered - line.returned - line.accepted) > 0
+        }
     else:
         wanted = _sum_by_line(payload.lines, order)
     plan = Plan(effect="applied" if wanted else "recorded")
