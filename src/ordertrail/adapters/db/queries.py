@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, tuple_
+from sqlalchemy import Engine, and_, func, or_, select
 
 from ordertrail.adapters.db.tables import events, orders, quarantine, transitions
 from ordertrail.services.ports import Page
@@ -33,6 +33,21 @@ def decode_cursor(cursor: str, *, arity: int) -> list[str]:
     ):
         raise ValueError("the cursor is not one this API issued")
     return parts
+
+
+def _cursor_time(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("the cursor is not one this API issued") from None
+    if at.tzinfo is None:
+        raise ValueError("the cursor is not one this API issued")
+    return at
+
+
+def _before(time_column: Any, key_column: Any, *, at: datetime, key: str) -> Any:
+    """Keyset condition for descending (time, key) order: rows strictly after the cursor."""
+    return or_(time_column < at, and_(time_column == at, key_column < key))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -192,11 +207,12 @@ class SqlOrderQueries:
             conditions.append(orders.c.updated_at < updated_before)
         if cursor is not None:
             updated_at_text, order_id = decode_cursor(cursor, arity=2)
-            after = datetime.fromisoformat(updated_at_text)
             conditions.append(
-                or_(
-                    orders.c.updated_at < after,
-                    and_(orders.c.updated_at == after, orders.c.order_id < order_id),
+                _before(
+                    orders.c.updated_at,
+                    orders.c.order_id,
+                    at=_cursor_time(updated_at_text),
+                    key=order_id,
                 )
             )
         query = (
@@ -231,8 +247,12 @@ class SqlOrderQueries:
         if cursor is not None:
             received_text, quarantine_id = decode_cursor(cursor, arity=2)
             conditions.append(
-                tuple_(quarantine.c.received_at, quarantine.c.quarantine_id)
-                < tuple_(datetime.fromisoformat(received_text), quarantine_id)
+                _before(
+                    quarantine.c.received_at,
+                    quarantine.c.quarantine_id,
+                    at=_cursor_time(received_text),
+                    key=quarantine_id,
+                )
             )
         query = (
             select(quarantine)
