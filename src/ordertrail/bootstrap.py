@@ -22,8 +22,10 @@ from ordertrail.adapters.db.migrate import upgrade
 from ordertrail.adapters.db.queries import SqlOrderQueries
 from ordertrail.adapters.db.uow import SqlUnitOfWork
 from ordertrail.services import ingest as ingest_service
+from ordertrail.services import replay as replay_service
 from ordertrail.services.keys import Principal
 from ordertrail.services.ports import Clock, EventLog, KeyStore, OrderQueries, UnitOfWork
+from ordertrail.services.replay import ReplayResult
 from ordertrail.services.results import IngestResult
 
 DEFAULT_DATABASE = Path("ordertrail.db")
@@ -91,6 +93,24 @@ class Ordertrail:
             new_id=self.new_id,
             code=code,
             message=message,
+        )
+
+    def replay_quarantined(
+        self,
+        *,
+        principal: Principal,
+        quarantine_ids: list[str] | None = None,
+        order_id: str | None = None,
+    ) -> list[ReplayResult]:
+        return replay_service.replay_quarantined(
+            uow_factory=self.uow_factory,
+            queries=self.queries,
+            tenant_id=principal.tenant_id,
+            actor=principal.actor,
+            now=self.clock.now(),
+            new_id=self.new_id,
+            quarantine_ids=quarantine_ids,
+            order_id=order_id,
         )
 
     def database_ok(self) -> bool:

@@ -19,6 +19,7 @@ class Action(StrEnum):
     EVENTS_WRITE = "events:write"
     ORDERS_READ = "orders:read"
     QUARANTINE_READ = "quarantine:read"
+    QUARANTINE_REPLAY = "quarantine:replay"
     SCHEMAS_READ = "schemas:read"
     KEYS_MANAGE = "keys:manage"
 
@@ -33,6 +34,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.QUARANTINE_READ: frozenset(
         {R.ADMIN, R.INTEGRATION, R.FULFILMENT, R.CONTROLLER, R.AUDITOR, R.REVENUE_ACCOUNTANT}
     ),
+    Action.QUARANTINE_REPLAY: frozenset({R.ADMIN, R.INTEGRATION, R.FULFILMENT}),
     Action.SCHEMAS_READ: EVERYONE,
     Action.KEYS_MANAGE: frozenset({R.ADMIN}),
 }

@@ -169,6 +169,17 @@ class OrderQueries(Protocol):
         cursor: str | None,
     ) -> Page: ...
 
+    def quarantined(
+        self,
+        *,
+        tenant_id: str,
+        quarantine_ids: Collection[str] | None,
+        order_id: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Return quarantine items by id, or an order's items not applied since, oldest first."""
+        ...
+
     def count_orders_by_status(self, *, tenant_id: str) -> dict[str, int]: ...
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -101,7 +102,21 @@ def quarantine_document(row: Any) -> dict[str, Any]:
         "body": row.body,
         "checksum_sha256": row.checksum_sha256,
         "actor": row.actor,
+        "now_applied": bool(row.now_applied),
     }
+
+
+def _now_applied() -> Any:
+    """True when the quarantined event has since been applied exactly as it was sent."""
+    return (
+        select(events.c.seq)
+        .where(
+            events.c.tenant_id == quarantine.c.tenant_id,
+            events.c.event_id == quarantine.c.event_id,
+            events.c.checksum_sha256 == quarantine.c.checksum_sha256,
+        )
+        .exists()
+    )
 
 
 class SqlOrderQueries:
@@ -122,7 +137,7 @@ class SqlOrderQueries:
                 )
             ).first()
             rejected = connection.execute(
-                select(quarantine)
+                select(quarantine, _now_applied().label("now_applied"))
                 .where(quarantine.c.tenant_id == tenant_id, quarantine.c.order_id == order_id)
                 .order_by(quarantine.c.received_at, quarantine.c.quarantine_id)
                 .limit(TIMELINE_EVENTS_MAX)
@@ -255,7 +270,7 @@ class SqlOrderQueries:
                 )
             )
         query = (
-            select(quarantine)
+            select(quarantine, _now_applied().label("now_applied"))
             .where(*conditions)
             .order_by(quarantine.c.received_at.desc(), quarantine.c.quarantine_id.desc())
             .limit(limit + 1)
@@ -268,6 +283,29 @@ class SqlOrderQueries:
             last = rows[limit - 1]
             next_cursor = encode_cursor(last.received_at.isoformat(), last.quarantine_id)
         return Page(items=items, next_cursor=next_cursor)
+
+    def quarantined(
+        self,
+        *,
+        tenant_id: str,
+        quarantine_ids: Collection[str] | None,
+        order_id: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        conditions = [quarantine.c.tenant_id == tenant_id]
+        if quarantine_ids is not None:
+            conditions.append(quarantine.c.quarantine_id.in_(sorted(quarantine_ids)))
+        if order_id is not None:
+            conditions.append(quarantine.c.order_id == order_id)
+            conditions.append(~_now_applied())
+        query = (
+            select(quarantine, _now_applied().label("now_applied"))
+            .where(*conditions)
+            .order_by(quarantine.c.received_at, quarantine.c.quarantine_id)
+            .limit(limit)
+        )
+        with self._engine.connect() as connection:
+            return [quarantine_document(r) for r in connection.execute(query)]
 
     def count_orders_by_status(self, *, tenant_id: str) -> dict[str, int]:
         query = (

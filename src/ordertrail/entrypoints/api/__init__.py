@@ -6,7 +6,12 @@ from fastapi import FastAPI
 
 from ordertrail import __version__
 from ordertrail.bootstrap import Ordertrail
-from ordertrail.entrypoints.api import routes_events, routes_meta, routes_orders
+from ordertrail.entrypoints.api import (
+    routes_events,
+    routes_meta,
+    routes_orders,
+    routes_quarantine,
+)
 from ordertrail.entrypoints.api.errors import install_error_handlers
 from ordertrail.entrypoints.api.limits import BodySizeLimit
 
@@ -33,5 +38,6 @@ def create_app(ordertrail: Ordertrail) -> FastAPI:
     app.include_router(routes_meta.router)
     app.include_router(routes_events.router)
     app.include_router(routes_orders.router)
+    app.include_router(routes_quarantine.router)
     app.add_middleware(BodySizeLimit, max_bytes=ordertrail.settings.request_body_max_bytes)
     return app

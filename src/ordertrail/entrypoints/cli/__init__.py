@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ordertrail.entrypoints.cli import db, docs, keys
+from ordertrail.entrypoints.cli import db, docs, keys, quarantine
 from ordertrail.entrypoints.cli.serve import serve
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.command("serve")(serve)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
+app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(docs.app, name="docs")
 
 

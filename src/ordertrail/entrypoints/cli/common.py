@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from ordertrail.bootstrap import Ordertrail, Settings, bootstrap, database_url_for
+from ordertrail.services.keys import Principal
 
 console = Console()
 err_console = Console(stderr=True)
@@ -35,3 +37,11 @@ def open_app(database: str | None, *, migrate: bool = True) -> Ordertrail:
 def fail(message: str, *, code: int = 1) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
+
+
+def cli_principal(tenant_id: str) -> Principal:
+    """The principal for commands run by an operator with direct database access.
+
+    The recorded actor names the operating-system user, so the history says who ran it.
+    """
+    return Principal(key_id=f"cli-{getpass.getuser()}", tenant_id=tenant_id, roles=("admin",))
