@@ -61,6 +61,21 @@ def _parse_json(raw: bytes) -> Any:
     return value
 
 
+async def _quarantine_body(
+    request: Request, principal: Principal, *, code: str, message: str
+) -> str:
+    """Keep the raw request body in quarantine with its reason; return the quarantine id."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    quarantine_id: str = await run_in_threadpool(
+        container(request).quarantine_unparseable,
+        body=text,
+        principal=principal,
+        code=code,
+        message=message,
+    )
+    return quarantine_id
+
+
 async def _json_body(request: Request, principal: Principal) -> Any:
     """Read the body as JSON; a body that is not JSON is quarantined before the 422 answer."""
     raw = await request.body()
@@ -69,11 +84,9 @@ async def _json_body(request: Request, principal: Principal) -> Any:
     # ValueError covers JSONDecodeError, Unicode errors and integers over Python's digit limit;
     # RecursionError is a body nested deeper than the parser can follow.
     except (ValueError, RecursionError) as error:
-        text = raw.decode("utf-8", errors="replace")
-        quarantine_id = await run_in_threadpool(
-            container(request).quarantine_unparseable,
-            body=text,
-            principal=principal,
+        quarantine_id = await _quarantine_body(
+            request,
+            principal,
             code="malformed_json",
             message=f"the body is not valid JSON: {error}",
         )
@@ -122,11 +135,12 @@ async def post_batch(
     payload = await _json_body(request, principal)
     events = payload.get("events") if isinstance(payload, dict) else payload
     if not isinstance(events, list):
-        raise ApiError(
-            422,
-            "invalid_batch",
-            "a batch is a JSON array of events, or an object with an 'events' array",
+        message = "a batch is a JSON array of events, or an object with an 'events' array"
+        # Nothing a client sent is lost: a wrong-shaped body is kept like one that is not JSON.
+        quarantine_id = await _quarantine_body(
+            request, principal, code="invalid_batch", message=message
         )
+        raise ApiError(422, "invalid_batch", message, extra={"quarantine_id": quarantine_id})
     if len(events) > BATCH_SIZE_MAX:
         raise ApiError(
             413,
