@@ -327,3 +327,23 @@ def test_a_body_that_is_not_json_is_a_422_malformed_json_and_kept_in_quarantine(
     assert kept["quarantine_id"] == error["quarantine_id"]
     assert kept["body"] == body.decode("utf-8", errors="replace")
     assert row_count(app, "events") == 0
+
+
+NUL_IN_IDENTIFYING_FIELD = {
+    "event_id": {**placed(), "event_id": "e-\u0000"},
+    "order_id": {**placed(), "order_id": "SO-\u0000"},
+    "type": {**placed(), "type": "order.placed\u0000"},
+    "source": {**placed(), "source": "oms\u0000"},
+}
+
+
+@pytest.mark.parametrize(
+    "event", NUL_IN_IDENTIFYING_FIELD.values(), ids=NUL_IN_IDENTIFYING_FIELD.keys()
+)
+def test_an_event_with_a_nul_character_in_an_identifying_field_is_quarantined(client, acme, event):
+    # PostgreSQL text cannot hold U+0000; the quarantine row must still be written.
+    response = post(client, acme, event)
+
+    assert response.status_code == 422
+    [kept] = quarantined(client, acme)
+    assert json.loads(kept["body"]) == event
