@@ -1,0 +1,95 @@
+"""Every endpoint but /healthz answers 401, with a Bearer challenge, unless a live key is sent."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ordertrail.bootstrap import Ordertrail
+from ordertrail.entrypoints.api import create_app
+from tests.api.conftest import row_count, served_routes
+from tests.builders import placed
+from tests.conftest import NOW, make_principal
+
+# One request per authenticated route, as (method, route template, concrete path);
+# test_every_route_but_the_public_ones_is_listed_here keeps it complete.
+AUTHENTICATED_ROUTES = [
+    ("POST", "/v1/events", "/v1/events"),
+    ("POST", "/v1/events/batch", "/v1/events/batch"),
+    ("GET", "/v1/orders", "/v1/orders"),
+    ("GET", "/v1/orders/{order_id}", "/v1/orders/SO-1"),
+    ("GET", "/v1/orders/{order_id}/timeline", "/v1/orders/SO-1/timeline"),
+    ("GET", "/v1/quarantine", "/v1/quarantine"),
+    ("POST", "/v1/quarantine/replay", "/v1/quarantine/replay?order_id=SO-1"),
+    ("POST", "/v1/quarantine/{quarantine_id}/replay", "/v1/quarantine/q-1/replay"),
+    ("GET", "/v1/schemas", "/v1/schemas"),
+    ("GET", "/v1/schemas/{event_type}/{version}", "/v1/schemas/order.placed/2"),
+]
+AUTHENTICATED_REQUESTS = [(method, path) for method, _, path in AUTHENTICATED_ROUTES]
+PUBLIC_PATHS = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+BAD_HEADERS = {
+    "missing header": {},
+    "wrong scheme": {"Authorization": "Basic dXNlcjpwYXNz"},
+    "scheme without token": {"Authorization": "Bearer"},
+    "malformed token": {"Authorization": "Bearer not-a-key"},
+    "unknown key": {"Authorization": f"Bearer ot_{'0' * 16}_{'A' * 43}"},
+}
+
+
+def assert_unauthenticated(response, case: str = "") -> None:
+    assert response.status_code == 401, (case, response.text)
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json()["error"]["code"] == "unauthenticated"
+    assert set(response.json()["error"]) >= {"code", "message", "fields"}
+
+
+def test_every_route_but_the_public_ones_is_listed_here(sqlite_app: Ordertrail):
+    listed = {(method, template) for method, template, _ in AUTHENTICATED_ROUTES}
+    served = {(m, p) for m, p in served_routes(create_app(sqlite_app)) if p not in PUBLIC_PATHS}
+    assert served == listed
+
+
+@pytest.mark.parametrize(("method", "path"), AUTHENTICATED_REQUESTS)
+def test_a_request_without_a_valid_key_is_refused_with_401(
+    client: TestClient, method: str, path: str
+):
+    for name, headers in BAD_HEADERS.items():
+        response = client.request(method, path, headers=headers, json={})
+        assert_unauthenticated(response, name)
+
+
+def test_a_key_of_another_deployment_with_the_same_id_but_another_secret_is_refused(
+    client: TestClient, app: Ordertrail
+):
+    _, token = make_principal(app)
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert_unauthenticated(client.get("/v1/orders", headers={"Authorization": f"Bearer {forged}"}))
+
+
+def test_a_revoked_key_is_refused_at_once(client: TestClient, app: Ordertrail):
+    principal, token = make_principal(app)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/v1/orders", headers=headers).status_code == 200
+    assert app.keys.revoke(key_id=principal.key_id, revoked_at=NOW)
+    assert_unauthenticated(client.get("/v1/orders", headers=headers))
+
+
+def test_the_scheme_name_is_case_insensitive(client: TestClient, app: Ordertrail):
+    _, token = make_principal(app)
+    response = client.get("/v1/orders", headers={"Authorization": f"bearer {token}"})
+    assert response.status_code == 200
+
+
+def test_an_unauthenticated_event_is_not_stored_anywhere(client: TestClient, app: Ordertrail):
+    response = client.post("/v1/events", json=placed())
+    assert response.status_code == 401
+    assert row_count(app, "events") == 0
+    assert row_count(app, "quarantine") == 0
+
+
+def test_healthz_needs_no_key_and_reports_the_database(client: TestClient):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response.json()["database"] is True
