@@ -1,0 +1,118 @@
+"""Roles: walk the whole PERMISSIONS table over HTTP, every action against every role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ordertrail.bootstrap import Ordertrail
+from ordertrail.entrypoints.api import create_app
+from ordertrail.services.access import PERMISSIONS, Action, Role
+from tests.api.conftest import row_count, served_routes
+from tests.builders import dispatched, placed, qty
+from tests.conftest import make_principal
+
+
+def new_order() -> dict[str, Any]:
+    return placed(order_id="SO-NEW")
+
+
+# Each action -> the requests that need it, as (method, path, body, status when allowed).
+# SO-1 exists and has one quarantined event (see `seeded`).
+REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
+    Action.EVENTS_WRITE: [
+        ("POST", "/v1/events", new_order, 201),
+        ("POST", "/v1/events/batch", lambda: [new_order()], 200),
+    ],
+    Action.ORDERS_READ: [
+        ("GET", "/v1/orders", None, 200),
+        ("GET", "/v1/orders/SO-1", None, 200),
+        ("GET", "/v1/orders/SO-1/timeline", None, 200),
+    ],
+    Action.QUARANTINE_READ: [("GET", "/v1/quarantine", None, 200)],
+    Action.QUARANTINE_REPLAY: [
+        ("POST", "/v1/quarantine/replay?order_id=SO-1", None, 200),
+        ("POST", "/v1/quarantine/q-unknown/replay", None, 404),
+    ],
+    Action.SCHEMAS_READ: [
+        ("GET", "/v1/schemas", None, 200),
+        ("GET", "/v1/schemas/order.placed/2", None, 200),
+    ],
+}
+# Actions no HTTP endpoint performs, with the reason; a new endpoint for one must move it above.
+WITHOUT_ENDPOINT = {
+    Action.KEYS_MANAGE: "keys are created and revoked with the `ordertrail keys` CLI only",
+}
+
+
+@pytest.fixture
+def seeded(app: Ordertrail) -> Ordertrail:
+    admin, _ = make_principal(app, roles=("admin",))
+    app.ingest(raw_events=[placed(), dispatched("S1", qty(l9=1), minutes=1)], principal=admin)
+    return app
+
+
+def test_every_action_in_the_permissions_table_is_walked_or_explained():
+    assert set(REQUESTS) | set(WITHOUT_ENDPOINT) == set(PERMISSIONS)
+    assert not set(REQUESTS) & set(WITHOUT_ENDPOINT)
+
+
+def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
+    walked = {
+        (method, path.split("?")[0]) for rows in REQUESTS.values() for method, path, *_ in rows
+    }
+    served = served_routes(create_app(sqlite_app))
+    templated = {
+        ("GET", "/v1/orders/{order_id}"): ("GET", "/v1/orders/SO-1"),
+        ("GET", "/v1/orders/{order_id}/timeline"): ("GET", "/v1/orders/SO-1/timeline"),
+        ("POST", "/v1/quarantine/{quarantine_id}/replay"): (
+            "POST",
+            "/v1/quarantine/q-unknown/replay",
+        ),
+        ("GET", "/v1/schemas/{event_type}/{version}"): ("GET", "/v1/schemas/order.placed/2"),
+    }
+    public = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    assert {templated.get(route, route) for route in served if route[1] not in public} == walked
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("action", list(REQUESTS))
+def test_a_role_may_perform_an_action_exactly_when_the_table_says_so(
+    seeded: Ordertrail, action: Action, role: Role
+):
+    _, token = make_principal(seeded, roles=(role.value,))
+    allowed = role in PERMISSIONS[action]
+    with TestClient(create_app(seeded)) as client:
+        for method, path, body, allowed_status in REQUESTS[action]:
+            response = client.request(
+                method,
+                path,
+                headers={"Authorization": f"Bearer {token}"},
+                json=None if body is None else body(),
+            )
+            if allowed:
+                assert response.status_code == allowed_status, (path, response.text)
+            else:
+                assert response.status_code == 403, (path, response.text)
+                assert response.json()["error"]["code"] == "forbidden"
+                assert action.value in response.json()["error"]["message"]
+
+
+def test_a_key_with_several_roles_may_do_what_any_of_them_may(client, app):
+    _, token = make_principal(app, roles=("viewer", "integration"))
+    response = client.post(
+        "/v1/events", json=placed(), headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 201
+
+
+def test_a_forbidden_write_stores_nothing_not_even_in_quarantine(client, app):
+    _, token = make_principal(app, roles=("viewer",))
+    response = client.post(
+        "/v1/events", json=placed(), headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 403
+    assert row_count(app, "events") == 0
+    assert row_count(app, "quarantine") == 0
