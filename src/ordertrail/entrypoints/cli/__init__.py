@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ordertrail.entrypoints.cli import db, docs, keys, quarantine
+from ordertrail.entrypoints.cli.demo import demo
 from ordertrail.entrypoints.cli.serve import serve
 
 app = typer.Typer(
@@ -14,6 +15,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command("serve")(serve)
+app.command("demo")(demo)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(quarantine.app, name="quarantine")
