@@ -241,3 +241,35 @@ class EventLog(Protocol):
     ) -> list[ProjectionRow]:
         """Return up to `limit` projection rows ordered by (tenant_id, order_id), after `after`."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    """How far one batch file got for one tenant, with running counts: what a re-run resumes."""
+
+    tenant_id: str
+    file_sha256: str
+    file_name: str
+    actor: str
+    # Every record that starts on or before this line of the file has been committed.
+    line_committed: int
+    applied: int
+    duplicate: int
+    rejected: int
+    conflict: int
+    unparseable: int
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+
+
+class ImportLog(Protocol):
+    """Progress of batch-file imports, keyed by tenant and the file's SHA-256."""
+
+    def begin(self, *, progress: ImportProgress) -> ImportProgress:
+        """Record a new import, or return the one already recorded for this tenant and file."""
+        ...
+
+    def save(self, *, progress: ImportProgress) -> None:
+        """Record progress; a save never moves `line_committed` backwards."""
+        ...

@@ -181,3 +181,28 @@ api_keys = Table(
 )
 
 APPEND_ONLY_TABLES = ("events", "transitions")
+
+imports = Table(
+    "imports",
+    metadata,
+    _tenant(),
+    Column("file_sha256", String(64), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column(
+        "line_committed",
+        Integer,
+        nullable=False,
+        comment="Every record starting on or before this line of the file is committed.",
+    ),
+    Column("applied", Integer, nullable=False),
+    Column("duplicate", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("conflict", Integer, nullable=False),
+    Column("unparseable", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "file_sha256"),
+    comment="Batch-file imports: how far each file got for each tenant, so a re-run resumes.",
+)

@@ -6,6 +6,7 @@ import typer
 
 from ordertrail.entrypoints.cli import db, docs, keys, quarantine
 from ordertrail.entrypoints.cli.demo import demo
+from ordertrail.entrypoints.cli.importer import import_file
 from ordertrail.entrypoints.cli.serve import serve
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command("serve")(serve)
 app.command("demo")(demo)
+app.command("import")(import_file)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(quarantine.app, name="quarantine")
