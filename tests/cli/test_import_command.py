@@ -176,3 +176,17 @@ def test_the_format_comes_from_the_extension_or_must_be_given(tmp_path, database
     given = run_import(path, database, "--format", "jsonl")
     assert given.exit_code == 0, given.output
     assert len(stored_events(opened, tenant_id="acme")) == 3
+
+
+def test_the_examples_in_the_batch_files_guide_import_as_documented(tmp_path, database, opened):
+    guide = Path(__file__).parents[2] / "docs" / "integrators" / "batch-files.md"
+    text = guide.read_text(encoding="utf-8")
+    for fmt in ("jsonl", "csv"):
+        example = text.split(f"```{fmt}\n", 1)[1].split("```", 1)[0]
+        path = tmp_path / f"example.{fmt}"
+        path.write_text(example, encoding="utf-8")
+        write_sidecar(path)
+        result = run_import(path, database)
+        assert result.exit_code == 0, result.output
+    assert opened.queries.count_orders_by_status(tenant_id="acme") == {"fulfilled": 2}
+    assert quarantined(opened, tenant_id="acme") == []
