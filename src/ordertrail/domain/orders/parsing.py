@@ -97,6 +97,14 @@ def _validate_payload(*, envelope: Envelope, version: int) -> Any:
             f"the payload does not match {event_type} v{version}",
             field_errors=_field_errors(error, prefix="payload"),
         ) from None
+    except UnknownCurrency as error:
+        # The v1 upcaster needs the currency's exponent: an unknown currency is reported as
+        # such, at its field, exactly as for a current-version event.
+        raise SchemaRejected(
+            "unknown_currency",
+            str(error),
+            field_errors=(FieldError("payload.currency", "unknown_currency", str(error)),),
+        ) from None
     except MoneyError as error:
         raise SchemaRejected(
             "invalid_amount",
