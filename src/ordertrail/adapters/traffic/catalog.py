@@ -70,7 +70,6 @@ RETURN_REASONS = (
     ("wrong item shipped", "resellable"),
     ("defective on arrival", "damaged"),
 )
-AMEND_REASONS = ("customer changed quantity", "customer added an item", "sales rep correction")
 CANCEL_REASONS = ("customer request", "duplicate order", "payment declined")
 
 

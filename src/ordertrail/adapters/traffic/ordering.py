@@ -155,6 +155,8 @@ def _amend(rng: random.Random, story: Story, *, at: datetime, rate: float) -> da
 
 def _cancel_part(rng: random.Random, story: Story, *, at: datetime) -> datetime:
     """Cancel some units of one line, always leaving something on the order."""
+    # Part of a line with units to spare, else (every line has one unit) a whole line but the
+    # first; a one-line, one-unit order has nothing to cancel in part.
     candidates = [i for i, line in story.lines.items() if line.active > 1] or (
         list(story.lines)[1:]
     )
