@@ -50,6 +50,7 @@ def demo(
     ] = DEMO_DATABASE,
 ) -> None:
     """Create a fresh database with a month of realistic order traffic, then show what happened."""
+    run_started = time.perf_counter()
     replaced = _remove_previous(database)
     app = open_app(str(database))
     try:
@@ -74,6 +75,7 @@ def demo(
         _print_summary(app, traffic=traffic, results=results, elapsed_s=elapsed_s)
     finally:
         app.close()
+    console.print(f"The whole demo took {time.perf_counter() - run_started:.1f} s.")
     _print_next_steps(database=database, token=admin_token, order_id=_showcase(results))
 
 
