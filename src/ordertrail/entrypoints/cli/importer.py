@@ -68,15 +68,15 @@ def import_file(
         raise fail(f"tenant id {tenant!r} must be lowercase letters, digits, '-' or '_'", code=2)
     try:
         fmt = file_format.value if file_format is not None else format_of(path)
-        expected = _expected(path, sha256=sha256, unverified=unverified)
+        expected, origin = _expected(path, sha256=sha256, unverified=unverified)
     except (BatchFileError, ManifestError) as error:
         raise fail(str(error), code=2) from None
     with path.open("rb") as file:
         digest = digest_file(file)
         if expected is not None and digest.sha256 != expected:
             raise fail(
-                f"checksum mismatch for {path.name}: expected {expected}, actual {digest.sha256}. "
-                "Nothing was imported."
+                f"checksum mismatch for {path.name}: expected {expected} (from {origin}), "
+                f"actual {digest.sha256}. Nothing was imported."
             )
         try:
             records = READERS[fmt](file)
@@ -87,18 +87,26 @@ def import_file(
             report = _run(
                 app, records=records, path=path, tenant=tenant, digest=digest, batch_size=batch_size
             )
+        except KeyboardInterrupt:
+            raise fail(
+                "interrupted. Every committed batch is recorded: run the same command to resume.",
+                code=130,
+            ) from None
         finally:
             app.close()
     _print_report(report, path=path, verified=expected is not None)
 
 
-def _expected(path: Path, *, sha256: str | None, unverified: bool) -> str | None:
-    """The digest the file must have: --sha256, else the sidecar, else None if --unverified."""
+def _expected(path: Path, *, sha256: str | None, unverified: bool) -> tuple[str | None, str]:
+    """The digest the file must have and where it came from: --sha256, else the sidecar.
+
+    None only with --unverified and no sidecar; without --unverified that refuses instead.
+    """
     if sha256 is not None:
-        return expected_digest(sha256)
+        return expected_digest(sha256), "--sha256"
     from_sidecar = read_sidecar(path)
     if from_sidecar is not None or unverified:
-        return from_sidecar
+        return from_sidecar, sidecar_of(path).name
     quoted, sidecar = shlex.quote(path.name), shlex.quote(sidecar_of(path).name)
     # sha256sum writes the name as given, so it is run beside the file to record the bare name.
     cd = "" if path.parent == Path() else f"cd {shlex.quote(str(path.parent))} && "
