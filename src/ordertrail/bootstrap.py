@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from ordertrail.adapters.clock import SystemClock, new_uuid
 from ordertrail.adapters.db.engine import make_engine, sqlite_url
 from ordertrail.adapters.db.event_log import SqlEventLog
+from ordertrail.adapters.db.import_log import SqlImportLog
 from ordertrail.adapters.db.key_store import SqlKeyStore
 from ordertrail.adapters.db.migrate import upgrade
 from ordertrail.adapters.db.queries import SqlOrderQueries
@@ -24,7 +25,14 @@ from ordertrail.adapters.db.uow import SqlUnitOfWork
 from ordertrail.services import ingest as ingest_service
 from ordertrail.services import replay as replay_service
 from ordertrail.services.keys import Principal
-from ordertrail.services.ports import Clock, EventLog, KeyStore, OrderQueries, UnitOfWork
+from ordertrail.services.ports import (
+    Clock,
+    EventLog,
+    ImportLog,
+    KeyStore,
+    OrderQueries,
+    UnitOfWork,
+)
 from ordertrail.services.replay import ReplayResult
 from ordertrail.services.results import IngestResult
 
@@ -68,6 +76,7 @@ class Ordertrail:
     queries: OrderQueries
     keys: KeyStore
     event_log: EventLog
+    import_log: ImportLog
     clock: Clock
     new_id: Callable[[], str]
 
@@ -144,6 +153,7 @@ def bootstrap(
         queries=SqlOrderQueries(engine),
         keys=SqlKeyStore(engine),
         event_log=SqlEventLog(engine),
+        import_log=SqlImportLog(engine),
         clock=clock or SystemClock(),
         new_id=new_id or new_uuid,
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ordertrail.adapters.db.import_log import SqlImportLog
 from ordertrail.adapters.files.checksum import digest_file
-from ordertrail.adapters.files.import_log import SqlImportLog
 from ordertrail.adapters.files.readers import read_jsonl
 from ordertrail.adapters.traffic import Traffic, generate_traffic, last_complete_month
 from ordertrail.bootstrap import Ordertrail

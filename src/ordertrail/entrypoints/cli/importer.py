@@ -24,7 +24,6 @@ from ordertrail.adapters.files.checksum import (
     read_sidecar,
     sidecar_of,
 )
-from ordertrail.adapters.files.import_log import SqlImportLog
 from ordertrail.adapters.files.readers import READERS, BatchFileError, format_of
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.cli.common import DatabaseOption, console, fail, open_app
@@ -138,7 +137,7 @@ def _run(
         task = progress.add_task("import", total=digest.lines_count)
         report = import_records(
             uow_factory=app.uow_factory,
-            import_log=SqlImportLog(app.engine),
+            import_log=app.import_log,
             clock=app.clock,
             new_id=app.new_id,
             records=records,
