@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.api import create_app
+from ordertrail.services.ports import ConcurrentWrite
 from tests.api.conftest import quarantined, row_count
 from tests.builders import delivered, dispatched, placed, qty
 
@@ -185,3 +186,24 @@ def test_a_batch_naming_another_tenant_quarantines_those_events_under_the_keys_t
     assert [q["reason_code"] for q in quarantined(client, acme)] == ["tenant_mismatch"]
     assert quarantined(client, globex) == []
     assert row_count(app, "events", tenant_id="globex") == 0
+
+
+class AlwaysConcurrent(FailingAfterWrite):
+    """A unit of work whose write always loses a race with another transaction."""
+
+    def write(self, **kwargs: Any) -> None:
+        raise ConcurrentWrite("an order changed since it was loaded")
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/events/batch"])
+def test_losing_every_retry_to_concurrent_writers_is_a_503_to_retry_not_a_500(app, acme, path):
+    real_factory = app.uow_factory
+    app.uow_factory = lambda: AlwaysConcurrent(real_factory())
+    body = placed() if path == "/v1/events" else [placed()]
+    with TestClient(create_app(app), raise_server_exceptions=False) as client:
+        response = client.post(path, json=body, headers=acme)
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "concurrent_write"
+    assert int(response.headers["retry-after"]) >= 1
+    assert row_count(app, "events") == 0
