@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ordertrail.services.ports import ConcurrentWrite
+
+# Seconds a client should wait before resending after losing a write race.
+RETRY_AFTER_S = 1
+logger = logging.getLogger("ordertrail.api")
 
 
 class ApiError(Exception):
@@ -70,6 +77,21 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body("invalid_request", "the request parameters are not valid", fields),
             status_code=422,
         )
+
+    @app.exception_handler(ConcurrentWrite)
+    async def _concurrent(request: Request, error: ConcurrentWrite) -> JSONResponse:
+        # Ingest already retried the whole transaction; nothing was written, so the client may
+        # safely send the same request again. That is a 503 with Retry-After, not a 500. The
+        # database's message goes to the log only: it names constraints and keys.
+        logger.warning("ingest lost every retry to concurrent writers: %s", error)
+        busy = ApiError(
+            503,
+            "concurrent_write",
+            "other requests kept changing the same orders; nothing was written, "
+            "send the request again",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+        return await _api_error(request, busy)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
