@@ -7,6 +7,7 @@ import hashlib
 import json
 from datetime import timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -289,3 +290,18 @@ def test_every_status_is_a_valid_filter(client, acme):
     for status in OrderStatus:
         response = client.get("/v1/orders", params={"status": status.value}, headers=acme)
         assert response.status_code == 200, status
+
+
+@pytest.mark.parametrize("order_id", ["SO/2026/001", "SO:1", "a@b.c", "SO-1.2_3"])
+def test_an_order_whose_id_the_schema_allows_can_be_read_percent_encoded(client, acme, order_id):
+    # Identifiers may contain '.', '_', ':', '/', '@' and '-'; a client percent-encodes them.
+    send(client, acme, placed(order_id=order_id))
+    encoded = quote(order_id, safe="")
+
+    order = client.get(f"/v1/orders/{encoded}", headers=acme)
+    timeline = client.get(f"/v1/orders/{encoded}/timeline", headers=acme)
+
+    assert order.status_code == 200, order.text
+    assert order.json()["order_id"] == order_id
+    assert timeline.status_code == 200, timeline.text
+    assert [e["envelope"]["order_id"] for e in timeline.json()["entries"]] == [order_id]
