@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -58,7 +59,9 @@ def served_routes(app: FastAPI) -> set[tuple[str, str]]:
                 continue
             for method in getattr(route, "methods", None) or ():
                 if method != "HEAD":
-                    found.add((method, prefix + route.path))
+                    # "{order_id:path}" is "{order_id}" to clients and in OpenAPI.
+                    path = re.sub(r"\{(\w+):\w+\}", r"{\1}", prefix + route.path)
+                    found.add((method, path))
 
     walk(app.routes, "")
     return found
