@@ -34,18 +34,12 @@ def _cursor_error(error: ValueError) -> ApiError:
     )
 
 
-@router.get("/orders/{order_id}", summary="An order's current state")
-async def get_order(request: Request, order_id: str, principal: Reader) -> dict[str, Any]:
-    order = await run_in_threadpool(
-        container(request).queries.get_order, tenant_id=principal.tenant_id, order_id=order_id
-    )
-    if order is None:
-        raise _not_found(order_id)
-    return order
-
-
+# Order ids may contain '/' (see IDENTIFIER_PATTERN), and the path is percent-decoded before
+# routing, so both routes take the id as a `path`; the timeline route comes first so that
+# ".../timeline" is not read as part of an id. (An id that itself ends in "/timeline" is read
+# as that order's timeline.)
 @router.get(
-    "/orders/{order_id}/timeline", summary="Every event and transition, in occurred_at order"
+    "/orders/{order_id:path}/timeline", summary="Every event and transition, in occurred_at order"
 )
 async def get_timeline(request: Request, order_id: str, principal: Reader) -> dict[str, Any]:
     timeline = await run_in_threadpool(
@@ -54,6 +48,16 @@ async def get_timeline(request: Request, order_id: str, principal: Reader) -> di
     if timeline is None:
         raise _not_found(order_id)
     return timeline
+
+
+@router.get("/orders/{order_id:path}", summary="An order's current state")
+async def get_order(request: Request, order_id: str, principal: Reader) -> dict[str, Any]:
+    order = await run_in_threadpool(
+        container(request).queries.get_order, tenant_id=principal.tenant_id, order_id=order_id
+    )
+    if order is None:
+        raise _not_found(order_id)
+    return order
 
 
 @router.get("/orders", summary="Orders, newest update first, with keyset pagination")
