@@ -86,10 +86,3 @@ def test_an_unauthenticated_event_is_not_stored_anywhere(client: TestClient, app
     assert response.status_code == 401
     assert row_count(app, "events") == 0
     assert row_count(app, "quarantine") == 0
-
-
-def test_healthz_needs_no_key_and_reports_the_database(client: TestClient):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json()["status"] == "ok"
-    assert response.json()["database"] is True
