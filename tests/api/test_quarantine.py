@@ -110,3 +110,56 @@ def test_a_quarantine_page_size_out_of_bounds_is_a_422(client, acme, limit):
     response = client.get("/v1/quarantine", params={"limit": limit}, headers=acme)
     assert response.status_code == 422
     assert [f["loc"] for f in response.json()["error"]["fields"]] == ["query.limit"]
+
+
+# ---- replay ----------------------------------------------------------------------------------
+
+
+def test_a_quarantined_event_replayed_after_its_cause_is_fixed_is_applied(client, acme):
+    early = client.post("/v1/events", json=dispatched("S1", qty(l1=1), minutes=5), headers=acme)
+    quarantine_id = early.json()["error"]["quarantine_id"]
+    client.post("/v1/events", json=placed(), headers=acme)
+
+    response = client.post(f"/v1/quarantine/{quarantine_id}/replay", headers=acme)
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["quarantine_id"], response.json()["outcome"]) == (
+        quarantine_id,
+        "applied",
+    )
+    assert client.get("/v1/orders/SO-1", headers=acme).json()["status"] == "partially_fulfilled"
+
+
+def test_another_tenants_quarantine_item_cannot_be_replayed_and_looks_missing(client, key_for):
+    acme, globex = key_for("acme"), key_for("globex")
+    theirs = client.post(
+        "/v1/events", json=dispatched("S1", qty(l1=1), tenant_id="globex"), headers=globex
+    )
+    quarantine_id = theirs.json()["error"]["quarantine_id"]
+
+    response = client.post(f"/v1/quarantine/{quarantine_id}/replay", headers=acme)
+    missing = client.post("/v1/quarantine/q-none/replay", headers=acme)
+
+    assert response.status_code == missing.status_code == 404
+    assert response.json()["error"]["code"] == missing.json()["error"]["code"]
+    assert client.post(
+        "/v1/quarantine/replay", params={"order_id": "SO-1"}, headers=acme
+    ).json() == {"results": []}
+
+
+UNREPLAYABLE_BODIES = {
+    "not json": b"{oops",
+    "NaN": b'{"event_id": "e-1", "payload": {"amount": NaN}}',
+    "lone surrogate": b'{"event_id": "e-1", "type": "\\ud800"}',
+    "nested 100,000 deep": b"[" * 100_000 + b"]" * 100_000,
+}
+
+
+@pytest.mark.parametrize("body", UNREPLAYABLE_BODIES.values(), ids=UNREPLAYABLE_BODIES.keys())
+def test_replaying_a_body_that_was_not_json_is_a_422_not_replayable(client, acme, body):
+    kept = client.post("/v1/events", content=body, headers=acme).json()["error"]["quarantine_id"]
+
+    response = client.post(f"/v1/quarantine/{kept}/replay", headers=acme)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "not_replayable"
