@@ -257,6 +257,15 @@ def lifecycle_cases() -> dict[str, tuple[list[dict[str, Any]], dict[str, Any], s
             "unknown_shipment",
         ),
         "an unknown line": ([placed()], dispatched("S1", qty(l7=1), minutes=1), "unknown_line"),
+        "a late amendment that would move a shipped order back": (
+            [placed(), dispatched("S1", qty(l1=2, l2=1), minutes=10)],
+            envelope(
+                "order.amended",
+                {"reason": "more", "lines": [{"line_id": "1", "quantity": 3}]},
+                minutes=5,
+            ),
+            "late_event_regresses",
+        ),
     }
 
 
