@@ -12,12 +12,13 @@ import pytest
 
 from ordertrail.adapters.db.engine import make_engine
 from ordertrail.adapters.db.event_log import SqlEventLog
+from ordertrail.adapters.db.import_log import SqlImportLog
 from ordertrail.adapters.db.key_store import SqlKeyStore
 from ordertrail.adapters.db.queries import SqlOrderQueries
 from ordertrail.adapters.db.uow import SqlUnitOfWork
 from ordertrail.adapters.memory import MemoryStorage
 from ordertrail.services.ingest import ingest
-from ordertrail.services.ports import EventLog, KeyStore, OrderQueries, UnitOfWork
+from ordertrail.services.ports import EventLog, ImportLog, KeyStore, OrderQueries, UnitOfWork
 from ordertrail.services.results import IngestResult
 from tests.conftest import NOW, _truncate_postgres
 
@@ -31,6 +32,7 @@ class Storage:
     queries: OrderQueries
     keys: KeyStore
     event_log: EventLog
+    import_log: ImportLog
     _ids: Iterator[int] = field(default_factory=lambda: count(1))
 
     def ingest(
@@ -57,6 +59,7 @@ def storage(request: pytest.FixtureRequest) -> Iterator[Storage]:
             queries=memory.queries,
             keys=memory.keys,
             event_log=memory.event_log,
+            import_log=memory.import_log,
         )
         return
     if request.param == "sqlite":
@@ -70,6 +73,7 @@ def storage(request: pytest.FixtureRequest) -> Iterator[Storage]:
         queries=SqlOrderQueries(engine),
         keys=SqlKeyStore(engine),
         event_log=SqlEventLog(engine),
+        import_log=SqlImportLog(engine),
     )
     if request.param == "postgres":
         engine.dispose()

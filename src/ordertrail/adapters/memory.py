@@ -29,6 +29,7 @@ from ordertrail.services.ports import (
     ApiKeyRecord,
     Changes,
     ConcurrentWrite,
+    ImportProgress,
     LoggedEvent,
     NewEvent,
     NewTransition,
@@ -167,6 +168,7 @@ class MemoryDatabase:
         self.outbox_keys: set[tuple[str, str]] = set()
         self.quarantine: dict[str, Rejection] = {}
         self.api_keys: dict[str, ApiKeyRecord] = {}
+        self.imports: dict[tuple[str, str], ImportProgress] = {}
         self._next_seq = 1
         self._next_transition_id = 1
         self._next_outbox_id = 1
@@ -444,7 +446,7 @@ def _order_document(row: OrderRow) -> dict[str, Any]:
     }
 
 
-def _quarantine_document(rejection: Rejection) -> dict[str, Any]:
+def _quarantine_document(rejection: Rejection, *, now_applied: bool) -> dict[str, Any]:
     return {
         "quarantine_id": rejection.quarantine_id,
         "received_at": _iso(rejection.received_at),
@@ -458,6 +460,7 @@ def _quarantine_document(rejection: Rejection) -> dict[str, Any]:
         "body": rejection.body,
         "checksum_sha256": rejection.checksum_sha256,
         "actor": rejection.actor,
+        "now_applied": now_applied,
     }
 
 
@@ -489,17 +492,22 @@ def _timeline_entry(row: EventRow, transition: NewTransition | None) -> dict[str
     }
 
 
-def _page(rows: list[Any], *, limit: int, document: Any, cursor_of: Any) -> Page:
-    items = [document(row) for row in rows[:limit]]
-    next_cursor = cursor_of(rows[limit - 1]) if len(rows) > limit else None
-    return Page(items=items, next_cursor=next_cursor)
-
-
 class MemoryOrderQueries:
     """The read models over the committed rows only; they never write."""
 
     def __init__(self, database: MemoryDatabase) -> None:
         self._database = database
+
+    def _now_applied(self, rejection: Rejection) -> bool:
+        """True when the quarantined event has since been applied exactly as it was sent."""
+        if rejection.event_id is None:
+            return False
+        row = self._database.event_keys.get((rejection.tenant_id, rejection.event_id))
+        return row is not None and row.event.checksum_sha256 == rejection.checksum_sha256
+
+    def _quarantine_documents(self, rows: list[Rejection]) -> list[dict[str, Any]]:
+        with self._database.lock:
+            return [_quarantine_document(r, now_applied=self._now_applied(r)) for r in rows]
 
     def get_order(self, *, tenant_id: str, order_id: str) -> dict[str, Any] | None:
         with self._database.lock:
@@ -551,7 +559,7 @@ class MemoryOrderQueries:
                 }
                 for t in transition_rows
             ],
-            "quarantined": [_quarantine_document(r) for r in rejected],
+            "quarantined": self._quarantine_documents(rejected),
         }
 
     def list_orders(
@@ -578,12 +586,11 @@ class MemoryOrderQueries:
                 and (after is None or (row.updated_at, row.order_id) < after)
             ]
         rows.sort(key=lambda row: (row.updated_at, row.order_id), reverse=True)
-        return _page(
-            rows[: limit + 1],
-            limit=limit,
-            document=_order_document,
-            cursor_of=lambda row: encode_cursor(row.updated_at.isoformat(), row.order_id),
-        )
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last.updated_at.isoformat(), last.order_id)
+        return Page(items=[_order_document(row) for row in rows[:limit]], next_cursor=next_cursor)
 
     def list_quarantine(
         self,
@@ -608,12 +615,33 @@ class MemoryOrderQueries:
                 and (after is None or (r.received_at, r.quarantine_id) < after)
             ]
         rows.sort(key=lambda r: (r.received_at, r.quarantine_id), reverse=True)
-        return _page(
-            rows[: limit + 1],
-            limit=limit,
-            document=_quarantine_document,
-            cursor_of=lambda r: encode_cursor(r.received_at.isoformat(), r.quarantine_id),
-        )
+        rows = rows[: limit + 1]
+        documents = self._quarantine_documents(rows[:limit])
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last.received_at.isoformat(), last.quarantine_id)
+        return Page(items=documents, next_cursor=next_cursor)
+
+    def quarantined(
+        self,
+        *,
+        tenant_id: str,
+        quarantine_ids: Collection[str] | None,
+        order_id: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        wanted = None if quarantine_ids is None else set(quarantine_ids)
+        with self._database.lock:
+            rows = [
+                r
+                for r in self._database.quarantine.values()
+                if r.tenant_id == tenant_id
+                and (wanted is None or r.quarantine_id in wanted)
+                and (order_id is None or (r.order_id == order_id and not self._now_applied(r)))
+            ]
+            rows.sort(key=lambda r: (r.received_at, r.quarantine_id))
+            return self._quarantine_documents(rows[:limit])
 
     def count_orders_by_status(self, *, tenant_id: str) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -711,6 +739,49 @@ class MemoryKeyStore:
             return True
 
 
+class MemoryImportLog:
+    """Progress of batch-file imports, one record per (tenant, file SHA-256)."""
+
+    def __init__(self, database: MemoryDatabase) -> None:
+        self._database = database
+
+    def find(self, *, tenant_id: str, file_sha256: str) -> ImportProgress | None:
+        with self._database.lock:
+            return self._database.imports.get((tenant_id, file_sha256))
+
+    def begin(self, *, progress: ImportProgress) -> ImportProgress:
+        key = (progress.tenant_id, progress.file_sha256)
+        with self._database.lock:
+            existing = self._database.imports.get(key)
+            if existing is not None:
+                return existing
+            self._database.imports[key] = _import_value(progress)
+            return progress
+
+    def save(self, *, progress: ImportProgress) -> None:
+        key = (progress.tenant_id, progress.file_sha256)
+        with self._database.lock:
+            existing = self._database.imports.get(key)
+            # Never backwards: a slower concurrent run of the same file must not undo ours.
+            if existing is None or existing.line_committed > progress.line_committed:
+                return
+            self._database.imports[key] = replace(
+                _import_value(progress),
+                file_name=existing.file_name,
+                actor=existing.actor,
+                started_at=existing.started_at,
+            )
+
+
+def _import_value(progress: ImportProgress) -> ImportProgress:
+    return replace(
+        progress,
+        started_at=_utc(progress.started_at),
+        updated_at=_utc(progress.updated_at),
+        finished_at=_utc_or_none(progress.finished_at),
+    )
+
+
 class MemoryStorage:
     """Every storage port over one shared in-memory database, wired like `bootstrap()` does."""
 
@@ -719,6 +790,7 @@ class MemoryStorage:
         self.queries = MemoryOrderQueries(self.database)
         self.event_log = MemoryEventLog(self.database)
         self.keys = MemoryKeyStore(self.database)
+        self.import_log = MemoryImportLog(self.database)
 
     def uow_factory(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self.database)
