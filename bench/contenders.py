@@ -24,8 +24,9 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import astuple, fields
+from dataclasses import fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -123,6 +124,9 @@ ORDER_COLUMNS = (
     "updated_at",
     "state",
 )
+_event_values = attrgetter(*EVENT_COLUMNS)
+_transition_values = attrgetter(*TRANSITION_COLUMNS)
+_outbox_values = attrgetter(*OUTBOX_COLUMNS)
 # The columns our path's UPDATE of an existing projection row sets.
 ORDER_UPDATED = (
     "status",
@@ -178,9 +182,9 @@ class _CapturingRepository:
 
     def write(self, *, changes: Changes, now: datetime) -> None:
         rows = BatchRows()
-        rows.events = [astuple(e) for e in changes.events]
-        rows.transitions = [astuple(t) for t in changes.transitions]
-        rows.outbox = [astuple(m) for m in changes.outbox]
+        rows.events = [_event_values(e) for e in changes.events]
+        rows.transitions = [_transition_values(t) for t in changes.transitions]
+        rows.outbox = [_outbox_values(m) for m in changes.outbox]
         touched = changes.created + [order for order, _ in changes.updated]
         for order in touched:
             state = canonical_json(order_to_state(order))

@@ -51,8 +51,8 @@ from bench.workload import Workload, generate
 from ordertrail.adapters.db.engine import make_engine
 from ordertrail.adapters.db.migrate import upgrade
 
-DEFAULT_EVENTS = 10_000
-DEFAULT_SINGLE_EVENTS = 1_000
+DEFAULT_EVENTS = 30_000
+DEFAULT_SINGLE_EVENTS = 3_000
 QUICK_EVENTS = 1_000
 QUICK_SINGLE_EVENTS = 100
 BATCH_SIZES = (1, 500)
@@ -285,6 +285,16 @@ def key(m: Measurement) -> str:
     return f"{m.database}.batch_{m.batch_size}.{m.contender}"
 
 
+def check_same_rows(results: list[Measurement]) -> None:
+    """Refuse a run in which the raw baseline did not write what our path wrote."""
+    by_key = {key(m): m for m in results}
+    for m in results:
+        if m.contender == "raw":
+            ours = by_key[f"{m.database}.batch_{m.batch_size}.ordertrail"]
+            if ours.rows != m.rows:
+                raise RuntimeError(f"rows differ: ordertrail {ours.rows}, raw {m.rows}")
+
+
 def ratios(results: list[Measurement]) -> dict[str, float]:
     by_key = {key(m): m for m in results}
     out: dict[str, float] = {}
@@ -376,6 +386,8 @@ def report(
             f"{f['p99_ms']:.2f}",
         )
     console.print(table)
+    check_same_rows(results)
+    console.print("Rows written: identical counts for ordertrail and raw in every cell.")
     found = ratios(results)
     console.print("Ratios (Ordertrail events/s ÷ baseline events/s):")
     for name, value in found.items():
