@@ -32,7 +32,14 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from ordertrail.adapters.db.tables import events, orders, outbox, quarantine, transitions
+from ordertrail.adapters.db.tables import (
+    UtcDateTime,
+    events,
+    orders,
+    outbox,
+    quarantine,
+    transitions,
+)
 from ordertrail.domain.canonical import canonical_json
 from ordertrail.domain.orders import Order, order_from_state, order_to_state
 from ordertrail.services.ports import (
@@ -100,20 +107,30 @@ class _Statement:
     """A write to one table on one dialect: its SQL and the conversion of each value in a row."""
 
     sql: str
-    # (position in the row, the column type's bind processor), only where the type has one.
-    converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+    # (position in the row, what the conversion is, the column type's bind processor), only
+    # where the type has a processor.
+    converters: tuple[tuple[int, str, Callable[[Any], Any]], ...]
 
-    def bind(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    def bind(
+        self, rows: Sequence[Sequence[Any]], *, converted: dict[str, dict[Any, Any]]
+    ) -> list[tuple[Any, ...]]:
+        """Return the rows with every value converted for the driver.
+
+        A batch converts the same few values over and over (its `now` in every row, an event's
+        occurred_at in its event, transition and projection rows), so `converted` remembers each
+        distinct value per kind of conversion, for the whole unit of work. The conversions are
+        pure functions of the value: reuse is exact.
+        """
         if not self.converters:
             return [tuple(row) for row in rows]
-        # A batch converts the same few values over and over (its `now` in every row, an event's
-        # occurred_at in its event and transition rows), so each distinct value of a column is
-        # converted once. The conversions are pure functions of the value: reuse is exact.
-        memos = [({}, position, convert) for position, convert in self.converters]
+        memos = [
+            (position, converted.setdefault(kind, {}), convert)
+            for position, kind, convert in self.converters
+        ]
         bound = []
         for row in rows:
             values = list(row)
-            for memo, position, convert in memos:
+            for position, memo, convert in memos:
                 value = values[position]
                 if value in memo:
                     values[position] = memo[value]
@@ -136,9 +153,10 @@ def _statement(dialect: Dialect, table: Table, kind: str, columns: Sequence[str]
     if table is orders:
         types["version_loaded"] = types["version"]
     converters = tuple(
-        (position, processor)
+        # Every UtcDateTime column converts an instant the same way, so they share one memo.
+        (position, "utc" if isinstance(types[name], UtcDateTime) else f"{table.name}.{name}", bind)
         for position, name in enumerate(columns)
-        if (processor := types[name].dialect_impl(dialect).bind_processor(dialect)) is not None
+        if (bind := types[name].dialect_impl(dialect).bind_processor(dialect)) is not None
     )
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(name) for name in columns)
@@ -232,6 +250,8 @@ class SqlOrderRepository:
         self._connection = connection
         self._dialect = connection.dialect
         self._postgres = connection.dialect.name == "postgresql"
+        # Values already converted for the driver in this unit of work (see _Statement.bind).
+        self._converted: dict[str, dict[Any, Any]] = {}
 
     def find_events(self, *, tenant_id: str, event_ids: Collection[str]) -> dict[str, StoredEvent]:
         found: dict[str, StoredEvent] = {}
@@ -292,11 +312,11 @@ class SqlOrderRepository:
             driver = self._connection.connection.driver_connection
             assert driver is not None
             with driver.cursor() as cursor, cursor.copy(copy.sql) as stream:
-                for row in copy.bind(rows):
+                for row in copy.bind(rows, converted=self._converted):
                     stream.write_row(row)
             return
         insert = _statement(self._dialect, table, "insert", columns)
-        self._connection.exec_driver_sql(insert.sql, insert.bind(rows))
+        self._connection.exec_driver_sql(insert.sql, insert.bind(rows, converted=self._converted))
 
     def _update_orders(self, updated: list[tuple[Order, int]], *, now: datetime) -> None:
         update = _statement(self._dialect, orders, "update", ORDER_UPDATE_COLUMNS)
@@ -315,7 +335,8 @@ class SqlOrderRepository:
                     canonical_json(order_to_state(order)),
                 )
                 for order, version_loaded in updated
-            ]
+            ],
+            converted=self._converted,
         )
         if self._postgres:
             columns = tuple(map(list, zip(*rows, strict=True)))
