@@ -47,6 +47,7 @@ from ordertrail.services.ports import (
     Changes,
     NewEvent,
     NewTransition,
+    OrderRepository,
     OutboxMessage,
     StoredEvent,
 )
@@ -211,7 +212,7 @@ class _CapturingRepository:
 
 class _CapturingUnitOfWork:
     def __init__(self, repository: _CapturingRepository) -> None:
-        self.orders = repository
+        self.orders: OrderRepository = repository
 
     def __enter__(self) -> Self:
         return self

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -268,7 +269,7 @@ def measure_all(
                         contender=factory(),
                         plan=plan,
                         database=database,
-                        after_warmup=lambda db=database, url=url_or_path: analyze(db, url),
+                        after_warmup=partial(analyze, database, url_or_path),
                     )
                 console.print(
                     f"  {database:8} batch {batch_size:>3} {name:13} "

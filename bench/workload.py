@@ -83,7 +83,7 @@ def _lifecycle(
         return out
     held = rng.random() < 0.05
     if held:
-        payload = {"hold_id": f"H-{order_id}", "reason_code": "credit-check"}
+        payload: dict[str, Any] = {"hold_id": f"H-{order_id}", "reason_code": "credit-check"}
         emit("hold.placed", payload, source="billing", after_s=_minutes(rng, 10))
     if rng.random() < 0.10:
         backordered = [{"line_id": lines[0][0], "quantity": 1}]

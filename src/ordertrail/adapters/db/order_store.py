@@ -299,12 +299,12 @@ class SqlOrderRepository:
             self._insert(outbox, OUTBOX_COLUMNS, [_outbox_values(m) for m in changes.outbox])
         if changes.quarantine:
             position = QUARANTINE_COLUMNS.index("field_errors")
-            rows = []
+            rejected = []
             for rejection in changes.quarantine:
                 row = list(_quarantine_values(rejection))
                 row[position] = canonical_json(rejection.field_errors)
-                rows.append(row)
-            self._insert(quarantine, QUARANTINE_COLUMNS, rows)
+                rejected.append(row)
+            self._insert(quarantine, QUARANTINE_COLUMNS, rejected)
 
     def _insert(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if self._postgres and len(rows) >= COPY_ROWS_MIN:
