@@ -157,6 +157,17 @@ class TestTransactions:
             uow.commit()
         assert storage.queries.get_order(tenant_id="acme", order_id="SO-1") is not None
 
+    def test_writes_after_a_commit_need_a_commit_of_their_own(self, storage):
+        first, second = Changes(), Changes()
+        record(placed(event_id="e-1"), orders={}, changes=first)
+        record(placed(order_id="SO-2", event_id="e-2"), orders={}, changes=second)
+        with storage.uow_factory() as uow:
+            uow.orders.write(changes=first, now=NOW)
+            uow.commit()
+            uow.orders.write(changes=second, now=NOW)
+        assert event_ids(storage) == ["e-1"]
+        assert storage.queries.get_order(tenant_id="acme", order_id="SO-2") is None
+
     @staticmethod
     def assert_empty(storage):
         assert all_events(storage) == []

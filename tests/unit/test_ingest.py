@@ -226,7 +226,7 @@ class ScriptedUnitOfWork(MemoryUnitOfWork):
                     hook()
                 repository.write(changes=changes, now=now)
 
-        self.orders = Repository()  # type: ignore[assignment]
+        self.orders = Repository()
         return self
 
     def commit(self) -> None:

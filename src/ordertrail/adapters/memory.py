@@ -21,7 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from ordertrail.domain.canonical import canonical_json
 from ordertrail.domain.orders import Order, order_from_state, order_to_state
@@ -33,6 +33,7 @@ from ordertrail.services.ports import (
     LoggedEvent,
     NewEvent,
     NewTransition,
+    OrderRepository,
     OutboxMessage,
     Page,
     ProjectionRow,
@@ -352,7 +353,7 @@ class MemoryOrderRepository:
 class MemoryUnitOfWork:
     """One transaction: writes are staged, made visible by `commit`, discarded otherwise."""
 
-    orders: MemoryOrderRepository
+    orders: OrderRepository
 
     def __init__(self, database: MemoryDatabase) -> None:
         self._database = database
@@ -803,3 +804,21 @@ class MemoryStorage:
                 for r in self.database.outbox
                 if tenant_id is None or r.message.tenant_id == tenant_id
             ]
+
+
+if TYPE_CHECKING:
+    # The type checker proves the fakes implement the ports they stand in for.
+    from ordertrail.services.ports import (
+        EventLog,
+        ImportLog,
+        KeyStore,
+        OrderQueries,
+        UnitOfWork,
+    )
+
+    _repository: type[OrderRepository] = MemoryOrderRepository
+    _unit_of_work: type[UnitOfWork] = MemoryUnitOfWork
+    _queries: type[OrderQueries] = MemoryOrderQueries
+    _event_log: type[EventLog] = MemoryEventLog
+    _keys: type[KeyStore] = MemoryKeyStore
+    _imports: type[ImportLog] = MemoryImportLog
