@@ -102,3 +102,17 @@ def test_a_status_that_the_quantities_do_not_imply_is_refused_on_the_way_in():
         order_from_state(
             tenant_id="acme", order_id="SO-1", status="delivered", version=1, state=state
         )
+
+
+def test_the_state_is_a_snapshot_that_later_events_do_not_change():
+    order = busy_order()
+    state = order_to_state(order)
+    frozen = json.loads(json.dumps(state))
+    apply_all(
+        order,
+        hold("H2", minutes=70),
+        open_dispute("D2", minutes=71),
+        dispatch("S2", lq(l1=1), minutes=72),
+        parsed(envelope("shipment.delivered", {"shipment_id": "S1"}, minutes=73)),
+    )
+    assert state == frozen
