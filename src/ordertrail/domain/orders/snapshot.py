@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,11 @@ def _dt(value: str | None) -> datetime | None:
 
 
 def order_to_state(order: Order) -> dict[str, Any]:
-    """Return the order as JSON-ready data; `order_from_state` inverts it exactly."""
+    """Return the order as JSON-ready data; `order_from_state` inverts it exactly.
+
+    The data is a copy: it shares no mutable part with the order, so it stays as it was when
+    the order changes later (a caller may keep it as the "before" of a change).
+    """
     return {
         "customer_id": order.customer_id,
         "currency": order.currency,
@@ -43,17 +48,17 @@ def order_to_state(order: Order) -> dict[str, Any]:
                 "shipment_id": s.shipment_id,
                 "carrier": s.carrier,
                 "tracking_number": s.tracking_number,
-                "lines": s.lines,
-                "delivered": s.delivered,
+                "lines": dict(s.lines),
+                "delivered": dict(s.delivered),
                 "dispatched_at": _ts(s.dispatched_at),
                 "delivered_at": _ts(s.delivered_at),
                 "estimated_delivery_at": _ts(s.estimated_delivery_at),
-                "proof_of_delivery": s.proof_of_delivery,
+                "proof_of_delivery": copy.deepcopy(s.proof_of_delivery),
             }
             for s in order.shipments.values()
         ],
-        "holds": order.holds,
-        "disputes": order.disputes,
+        "holds": dict(order.holds),
+        "disputes": copy.deepcopy(order.disputes),
         "invoiced_minor": order.invoiced_minor,
         "credited_minor": order.credited_minor,
         "document_ids": sorted(order.document_ids),
@@ -84,7 +89,7 @@ def order_from_state(
             dispatched_at=datetime.fromisoformat(item["dispatched_at"]),
             delivered_at=_dt(item["delivered_at"]),
             estimated_delivery_at=_dt(item["estimated_delivery_at"]),
-            proof_of_delivery=item["proof_of_delivery"],
+            proof_of_delivery=copy.deepcopy(item["proof_of_delivery"]),
         )
         for item in state["shipments"]
     }
@@ -103,7 +108,7 @@ def order_from_state(
         confirmed=state["confirmed"],
         shipments=shipments,
         holds=dict(state["holds"]),
-        disputes=dict(state["disputes"]),
+        disputes=copy.deepcopy(state["disputes"]),
         invoiced_minor=state["invoiced_minor"],
         credited_minor=state["credited_minor"],
         document_ids=set(state["document_ids"]),
