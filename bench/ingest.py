@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python -m bench.ingest                 # the full run (about two minutes)
+    .venv/bin/python -m bench.ingest                 # the full run (about 45 s on 2 cores)
     .venv/bin/python -m bench.ingest --quick         # a smoke run of a few seconds
     .venv/bin/python -m bench.ingest --skip-postgres
 
