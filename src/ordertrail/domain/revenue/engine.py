@@ -1,0 +1,306 @@
+"""Apply one fact to a contract: new state plus the journal entries it causes.
+
+One function per fact type, looked up in a table; each updates the measures the fact carries
+and lets `posting.settle` post the difference to the targets. Applying a fact whose event id
+was already applied changes nothing and posts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ordertrail.domain.ledger import JournalEntry, PeriodCalendar, add_months, period_index
+from ordertrail.domain.money import allocate
+from ordertrail.domain.revenue.catalog import Catalogs
+from ordertrail.domain.revenue.errors import CreditExceedsBilled, InvalidFact
+from ordertrail.domain.revenue.facts import (
+    ClosePeriod,
+    IssueCreditNote,
+    IssueInvoice,
+    LineQuantities,
+    ModifyContract,
+    RecordFulfilment,
+    RecordProgress,
+    SatisfyObligation,
+)
+from ordertrail.domain.revenue.modification_rules import ModificationDecision
+from ordertrail.domain.revenue.modifications import apply_modification
+from ordertrail.domain.revenue.posting import bill, settle_all
+from ordertrail.domain.revenue.state import (
+    APPLIED_EVENTS_MAX,
+    ContractState,
+    ObligationState,
+    schedule_of,
+)
+
+Fact = (
+    RecordFulfilment
+    | SatisfyObligation
+    | RecordProgress
+    | IssueInvoice
+    | IssueCreditNote
+    | ModifyContract
+    | ClosePeriod
+)
+
+# Which cumulative count transfers control for each trigger, and how many of the line's
+# returned units came out of that count. Under acceptance, returned units are taken from the
+# delivered-but-unaccepted pool first, since those were never recognized.
+TRANSFER_COUNT: dict[str, Callable[[LineQuantities], int]] = {
+    "shipment": lambda q: q.shipped,
+    "delivery": lambda q: q.delivered,
+    "acceptance": lambda q: q.accepted,
+}
+RETURNED_OF_TRANSFERRED: dict[str, Callable[[LineQuantities], int]] = {
+    "shipment": lambda q: q.returned,
+    "delivery": lambda q: q.returned,
+    "acceptance": lambda q: max(q.returned - (q.delivered - q.accepted), 0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying a fact did: the new state, its entries, and for a modification the
+    decision and any separate contract it created."""
+
+    state: ContractState
+    entries: tuple[JournalEntry, ...] = ()
+    decision: ModificationDecision | None = None
+    new_contract: ContractState | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    calendar: PeriodCalendar
+    catalogs: Catalogs | None
+
+
+def _counts(ob: ObligationState, quantities: LineQuantities) -> ObligationState:
+    trigger = ob.obligation.trigger or ""
+    if trigger not in TRANSFER_COUNT:
+        return ob
+    # Counts below the offset belong to the obligation this one replaced in a modification.
+    transferred = max(TRANSFER_COUNT[trigger](quantities) - ob.units_offset, 0)
+    returned = max(RETURNED_OF_TRANSFERRED[trigger](quantities) - ob.returns_offset, 0)
+    if transferred > ob.obligation.quantity:
+        raise InvalidFact(
+            f"{ob.obligation_id}: {transferred} units transferred of {ob.obligation.quantity}"
+        )
+    if returned > transferred:
+        raise InvalidFact(f"{ob.obligation_id}: {returned} returned of {transferred} transferred")
+    return replace(ob, transferred_units=transferred, returned_units=returned)
+
+
+def _service_start(
+    ob: ObligationState, quantities: LineQuantities, fact: RecordFulfilment
+) -> ObligationState:
+    o = ob.obligation
+    if o.service_starts != "delivery" or o.service_start is not None or quantities.delivered <= 0:
+        return ob
+    end = None if o.term_months is None else add_months(fact.occurred_on, o.term_months)
+    return replace(ob, obligation=replace(o, service_start=fact.occurred_on, service_end=end))
+
+
+def _fulfil(state: ContractState, fact: RecordFulfilment, ctx: Context) -> Applied:
+    obligations = list(state.obligations)
+    touched: list[int] = []
+    returning = False
+    for quantities in fact.lines:
+        if state.line(quantities.line_id) is None:
+            raise InvalidFact(f"contract {state.contract_id} has no line {quantities.line_id}")
+        for index in state.active_for_line(quantities.line_id):
+            before = obligations[index]
+            after = _counts(_service_start(before, quantities, fact), quantities)
+            returning = returning or after.returned_units != before.returned_units
+            obligations[index] = after
+            touched.append(index)
+    kind = "return" if returning else "recognition"
+    state, entries = settle_all(
+        replace(state, obligations=tuple(obligations)),
+        kind=kind,
+        cause_event_id=fact.event_id,
+        occurred_on=fact.occurred_on,
+        calendar=ctx.calendar,
+        indexes=touched,
+    )
+    return Applied(state=state, entries=tuple(entries))
+
+
+def _satisfy(state: ContractState, fact: SatisfyObligation, ctx: Context) -> Applied:
+    index = state.index_of(fact.obligation_id)
+    ob = state.obligations[index]
+    if ob.obligation.trigger not in ("milestone", "manual"):
+        raise InvalidFact(f"{fact.obligation_id} is satisfied by {ob.obligation.trigger} facts")
+    if not 0 <= fact.units <= ob.obligation.quantity:
+        raise InvalidFact(f"{fact.obligation_id}: {fact.units} of {ob.obligation.quantity} units")
+    updated = replace(ob, transferred_units=fact.units)
+    return _settle_one(state, updated, fact, ctx, kind="recognition")
+
+
+def _progress(state: ContractState, fact: RecordProgress, ctx: Context) -> Applied:
+    index = state.index_of(fact.obligation_id)
+    ob = state.obligations[index]
+    if ob.obligation.method != "cost_to_cost":
+        raise InvalidFact(f"{fact.obligation_id} is not measured cost-to-cost")
+    if fact.total <= 0 or fact.done < 0:
+        raise InvalidFact(f"{fact.obligation_id}: progress needs done >= 0 and total > 0")
+    updated = replace(ob, progress_done=fact.done, progress_total=fact.total)
+    return _settle_one(state, updated, fact, ctx, kind="progress")
+
+
+def _settle_one(
+    state: ContractState, updated: ObligationState, fact: Any, ctx: Context, *, kind: str
+) -> Applied:
+    index = state.index_of(updated.obligation_id)
+    obligations = list(state.obligations)
+    obligations[index] = updated
+    state, entries = settle_all(
+        replace(state, obligations=tuple(obligations)),
+        kind=kind,
+        cause_event_id=fact.event_id,
+        occurred_on=fact.occurred_on,
+        calendar=ctx.calendar,
+        indexes=[index],
+    )
+    return Applied(state=state, entries=tuple(entries))
+
+
+def _invoice(state: ContractState, fact: IssueInvoice, ctx: Context) -> Applied:
+    if fact.amount_minor <= 0:
+        raise InvalidFact(f"invoice {fact.event_id}: amount must be positive")
+    state, entry = bill(
+        state,
+        fact.amount_minor,
+        kind="invoice",
+        cause_event_id=fact.event_id,
+        occurred_on=fact.occurred_on,
+        calendar=ctx.calendar,
+    )
+    return Applied(state=state, entries=() if entry is None else (entry,))
+
+
+def _concede(state: ContractState, fact: IssueCreditNote) -> tuple[ContractState, list[int]]:
+    members = [
+        i
+        for i, ob in enumerate(state.obligations)
+        if ob.active and (not fact.line_ids or ob.obligation.line_id in fact.line_ids)
+    ]
+    if not members:
+        raise InvalidFact(f"credit note {fact.event_id} names no open obligation")
+    weights = [state.obligations[i].allocated_minor for i in members]
+    parts = allocate(
+        total_minor=fact.amount_minor, weights=weights if any(weights) else [1] * len(weights)
+    )
+    obligations = list(state.obligations)
+    for index, part in zip(members, parts, strict=True):
+        reduced = obligations[index].allocated_minor - part
+        if reduced < 0:
+            raise InvalidFact(
+                f"credit note {fact.event_id} exceeds {obligations[index].obligation_id}"
+            )
+        obligations[index] = replace(obligations[index], allocated_minor=reduced)
+    conceded = replace(
+        state,
+        obligations=tuple(obligations),
+        concessions_minor=state.concessions_minor + fact.amount_minor,
+    )
+    return conceded, members
+
+
+def _credit(state: ContractState, fact: IssueCreditNote, ctx: Context) -> Applied:
+    if fact.amount_minor <= 0:
+        raise InvalidFact(f"credit note {fact.event_id}: amount must be positive")
+    if fact.amount_minor > state.billed_minor:
+        raise CreditExceedsBilled(
+            f"credit note {fact.event_id} of {fact.amount_minor} exceeds the "
+            f"{state.billed_minor} billed on contract {state.contract_id}"
+        )
+    entries: list[JournalEntry] = []
+    if fact.kind == "price_concession":
+        state, members = _concede(state, fact)
+        state, entries = settle_all(
+            state,
+            kind="price_concession",
+            cause_event_id=fact.event_id,
+            occurred_on=fact.occurred_on,
+            calendar=ctx.calendar,
+            indexes=members,
+        )
+    state, entry = bill(
+        state,
+        -fact.amount_minor,
+        kind="credit_note",
+        cause_event_id=fact.event_id,
+        occurred_on=fact.occurred_on,
+        calendar=ctx.calendar,
+    )
+    if entry is not None:
+        entries.append(entry)
+    return Applied(state=state, entries=tuple(entries))
+
+
+def _close(state: ContractState, fact: ClosePeriod, ctx: Context) -> Applied:
+    period = period_index(fact.period)
+    ctx.calendar.require_open(period)
+    obligations = list(state.obligations)
+    touched = []
+    for index, ob in enumerate(obligations):
+        if ob.active and schedule_of(ob) is not None:
+            through = period if ob.ratable_through is None else max(ob.ratable_through, period)
+            obligations[index] = replace(ob, ratable_through=through)
+            touched.append(index)
+    state, entries = settle_all(
+        replace(state, obligations=tuple(obligations)),
+        kind="close",
+        cause_event_id=fact.event_id,
+        occurred_on=fact.occurred_on,
+        calendar=ctx.calendar,
+        indexes=touched,
+    )
+    return Applied(state=state, entries=tuple(entries))
+
+
+def _modify(state: ContractState, fact: ModifyContract, ctx: Context) -> Applied:
+    if ctx.catalogs is None:
+        raise InvalidFact("a contract modification needs the catalogs to price new lines")
+    outcome = apply_modification(
+        state=state, modification=fact, catalogs=ctx.catalogs, calendar=ctx.calendar
+    )
+    return Applied(
+        state=outcome.state,
+        entries=outcome.entries,
+        decision=outcome.decision,
+        new_contract=outcome.new_contract,
+    )
+
+
+HANDLERS: dict[type, Callable[[ContractState, Any, Context], Applied]] = {
+    RecordFulfilment: _fulfil,
+    SatisfyObligation: _satisfy,
+    RecordProgress: _progress,
+    IssueInvoice: _invoice,
+    IssueCreditNote: _credit,
+    ClosePeriod: _close,
+    ModifyContract: _modify,
+}
+
+
+def apply_fact(
+    *,
+    state: ContractState,
+    fact: Fact,
+    calendar: PeriodCalendar,
+    catalogs: Catalogs | None = None,
+) -> Applied:
+    """Apply one fact to a contract; return the new state and the entries it caused."""
+    if fact.event_id in state.applied_event_ids:
+        return Applied(state=state)
+    if len(state.applied_event_ids) >= APPLIED_EVENTS_MAX:
+        raise InvalidFact(f"contract {state.contract_id} has applied {APPLIED_EVENTS_MAX} facts")
+    applied = HANDLERS[type(fact)](state, fact, Context(calendar=calendar, catalogs=catalogs))
+    remembered = replace(
+        applied.state, applied_event_ids=applied.state.applied_event_ids | {fact.event_id}
+    )
+    return replace(applied, state=remembered)

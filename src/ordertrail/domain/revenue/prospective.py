@@ -1,0 +1,244 @@
+"""Prospective treatment of a modification (ASC 606-10-25-13(a), IFRS 15.21(a)).
+
+Each open obligation is measured to the modification date and frozen there (after any
+concession for what transferred); its remainder, if any, becomes a new obligation
+(`<id>@v<version>`) that shares, with the added obligations, the consideration not yet
+recognized plus what the change adds, on SSP at the modification date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ordertrail.domain.ledger import JournalEntry, PeriodCalendar, add_months
+from ordertrail.domain.money import allocate
+from ordertrail.domain.revenue.catalog import RATABLE_METHODS, Catalogs
+from ordertrail.domain.revenue.contracts import LineFacts
+from ordertrail.domain.revenue.errors import InvalidFact
+from ordertrail.domain.revenue.facts import ModifyContract
+from ordertrail.domain.revenue.inception import obligation_states
+from ordertrail.domain.revenue.modification_change import (
+    Change,
+    consideration_change,
+    pool_allocation,
+)
+from ordertrail.domain.revenue.obligations import Obligation
+from ordertrail.domain.revenue.posting import settle_all
+from ordertrail.domain.revenue.schedules import ratable_to_date
+from ordertrail.domain.revenue.state import (
+    ContractState,
+    ObligationState,
+    RoleBalances,
+    schedule_of,
+    targets_of,
+)
+
+
+def _to_date(ob: ObligationState, mod: ModifyContract) -> RoleBalances:
+    """Measure an obligation up to the modification date."""
+    o = ob.obligation
+    if schedule_of(ob) is None or o.service_start is None or o.service_end is None:
+        return targets_of(ob)
+    earned = ratable_to_date(
+        allocated_minor=ob.allocated_minor,
+        start=o.service_start,
+        end=o.service_end,
+        method=o.method or "",
+        day=mod.occurred_on,
+    )
+    return RoleBalances(revenue=earned)
+
+
+def _root(obligation_id: str) -> str:
+    return obligation_id.split("@", 1)[0]
+
+
+def _repriced(o: Obligation, mod: ModifyContract, catalogs: Catalogs, currency: str) -> Obligation:
+    # The remainder is part of a new contract (IFRS 15.21(a)): it is priced on the SSP at the
+    # modification date, like the goods the change adds.
+    row = catalogs.ssps.ssp_for(
+        sku=o.sku, component=o.component, currency=currency, on=mod.occurred_on
+    )
+    return replace(
+        o,
+        ssp_unit_minor=row.unit_ssp_minor,
+        ssp_low_minor=row.low_minor,
+        ssp_high_minor=row.high_minor,
+        residual_allowed=row.residual_allowed,
+    )
+
+
+def _ratable_remainder(
+    ob: ObligationState, o: Obligation, line: LineFacts, mod: ModifyContract, term: int
+) -> ObligationState | None:
+    if o.service_start is None:
+        pending = replace(o, quantity=line.quantity, term_months=term)
+        return ObligationState(obligation=pending, allocated_minor=0)
+    end = add_months(o.service_start, term)
+    start = max(mod.occurred_on, o.service_start)
+    if end <= start:
+        return None
+    # Weighted by the SSP of what is left of the term: SSP rows price one template term.
+    one_term = (
+        add_months(o.service_start, ob.obligation.term_months or term) - o.service_start
+    ).days
+    weight = (o.ssp_unit_minor or 0) * line.quantity * (end - start).days // max(one_term, 1)
+    remainder = replace(
+        o,
+        quantity=line.quantity,
+        term_months=term,
+        service_start=start,
+        service_end=end,
+        ssp_total_override_minor=weight,
+    )
+    return ObligationState(
+        obligation=remainder, allocated_minor=0, ratable_through=ob.ratable_through
+    )
+
+
+def _remainder(
+    ob: ObligationState,
+    *,
+    change: Change,
+    mod: ModifyContract,
+    catalogs: Catalogs,
+    currency: str,
+    version: int,
+) -> ObligationState | None:
+    """The part of an obligation left after the modification date, as a fresh obligation."""
+    line = change.line(ob.obligation.line_id)
+    if line is None or line.quantity == 0:
+        return None
+    o = replace(
+        _repriced(ob.obligation, mod, catalogs, currency),
+        obligation_id=f"{_root(ob.obligation_id)}@v{version}",
+        unit_price_minor=line.unit_price_minor,
+    )
+    if o.method in RATABLE_METHODS:
+        term = change.terms_by_line.get(o.line_id) or o.term_months or 0
+        return _ratable_remainder(ob, o, line, mod, term)
+    if o.method == "cost_to_cost":
+        raise InvalidFact(
+            f"{o.obligation_id} is measured cost-to-cost as one output; a prospective "
+            "treatment would split it, so treat the modification as a cumulative catch-up"
+        )
+    moved = ob.units_offset + ob.transferred_units
+    if line.quantity - moved <= 0:
+        return None
+    return ObligationState(
+        obligation=replace(o, quantity=line.quantity - moved),
+        allocated_minor=0,
+        units_offset=moved,
+        returns_offset=ob.returns_offset + ob.returned_units,
+    )
+
+
+def _concede(
+    measured: dict[int, RoleBalances], concession_minor: int
+) -> tuple[dict[int, RoleBalances], int]:
+    """Take a concession for transferred goods out of the revenue it relates to.
+
+    Returns the reduced measures and whatever of the concession found no transferred revenue
+    (it then reduces the consideration still to allocate).
+    """
+    earned = [i for i, m in measured.items() if m.revenue > 0]
+    if concession_minor == 0 or not earned:
+        return measured, concession_minor
+    parts = allocate(total_minor=concession_minor, weights=[measured[i].revenue for i in earned])
+    reduced = dict(measured)
+    for i, part in zip(earned, parts, strict=True):
+        if part > measured[i].revenue:
+            raise InvalidFact("a concession cannot exceed the revenue it relates to")
+        reduced[i] = replace(measured[i], revenue=measured[i].revenue - part)
+    return reduced, 0
+
+
+def prospective(
+    *,
+    state: ContractState,
+    mod: ModifyContract,
+    change: Change,
+    catalogs: Catalogs,
+    calendar: PeriodCalendar,
+    kind: str,
+) -> tuple[ContractState, list[JournalEntry]]:
+    """Terminate what transferred and create the remainder with the consideration left."""
+    active = [i for i, ob in enumerate(state.obligations) if ob.active]
+    measured = {i: _to_date(state.obligations[i], mod) for i in active}
+    left = sum(
+        state.obligations[i].allocated_minor - measured[i].satisfied_gross_minor for i in active
+    )
+    measured, unplaced = _concede(measured, mod.concession_minor)
+    version = len(state.versions) + 1
+    remainders = [
+        r
+        for i in active
+        if (
+            r := _remainder(
+                state.obligations[i],
+                change=change,
+                mod=mod,
+                catalogs=catalogs,
+                currency=state.currency,
+                version=version,
+            )
+        )
+        is not None
+    ]
+    fresh = list(remainders) + [
+        ObligationState(obligation=o, allocated_minor=0) for o in change.added
+    ]
+    pool = left - unplaced + consideration_change(state, mod, change)
+    entries: list[JournalEntry] = []
+    obligations = list(state.obligations)
+    for i in active:
+        frozen = measured[i]
+        obligations[i] = replace(
+            obligations[i], frozen=frozen, allocated_minor=frozen.satisfied_gross_minor
+        )
+    state = replace(
+        state,
+        obligations=tuple(obligations),
+        terms=replace(state.terms, lines=tuple(x for x in change.lines if x.quantity > 0)),
+        pricing=state.pricing
+        if mod.variable is None
+        else replace(state.pricing, variable=mod.variable),
+        concessions_minor=state.concessions_minor + mod.concession_minor,
+    )
+    state, frozen_entries = settle_all(
+        state,
+        kind=kind,
+        cause_event_id=mod.event_id,
+        occurred_on=mod.occurred_on,
+        calendar=calendar,
+        indexes=active,
+    )
+    entries += frozen_entries
+    if fresh:
+        allocation = pool_allocation(state, [ob.obligation for ob in fresh], pool)
+        priced = obligation_states([ob.obligation for ob in fresh], allocation)
+        placed = tuple(
+            replace(
+                ob,
+                allocated_minor=p.allocated_minor,
+                return_rate_bp=p.return_rate_bp,
+                unit_cost_minor=p.unit_cost_minor,
+            )
+            for ob, p in zip(fresh, priced, strict=True)
+        )
+        first = len(state.obligations)
+        state = replace(state, obligations=state.obligations + placed)
+        state, fresh_entries = settle_all(
+            state,
+            kind=kind,
+            cause_event_id=mod.event_id,
+            occurred_on=mod.occurred_on,
+            calendar=calendar,
+            indexes=list(range(first, len(state.obligations))),
+        )
+        entries += fresh_entries
+    elif pool != 0:
+        raise InvalidFact(
+            f"modification {mod.event_id} leaves {pool} with nothing to allocate it to"
+        )
+    return state, entries
