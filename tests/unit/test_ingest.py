@@ -152,13 +152,18 @@ class TestOutcomes:
         strict=True,
         raises=ValueError,
         reason="BUG services/ingest.py _screen: canonical_json refuses a non-finite float (which "
-        "json.loads makes of 1e400) before anything is quarantined, so the whole batch fails "
-        "and the body is lost; POST /v1/events answers 500",
+        "json.loads makes of 1e400) and sha256_hex a lone surrogate, before anything is "
+        "quarantined, so the whole batch fails and the body is lost; POST /v1/events answers 500",
     )
-    @pytest.mark.parametrize("number", [float("inf"), float("nan")])
-    def test_a_number_json_cannot_carry_is_rejected_and_kept_not_a_crash(self, storage, number):
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("unit_price_minor", float("inf")), ("unit_price_minor", float("nan")), ("sku", "\ud800")],
+    )
+    def test_a_value_canonical_json_cannot_carry_is_rejected_and_kept_not_a_crash(
+        self, storage, field, value
+    ):
         raw = placed()
-        raw["payload"]["lines"][0]["unit_price_minor"] = number
+        raw["payload"]["lines"][0][field] = value
         results = run(storage, [raw, placed(order_id="SO-2")])
         assert [r.outcome for r in results] == [Outcome.REJECTED, Outcome.APPLIED]
         assert len(quarantine(storage)) == 1
