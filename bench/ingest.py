@@ -162,14 +162,23 @@ def analyze(database: str, url_or_path: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What one database and batch size ingests: warm-up and measured batches, and their rows."""
+    """What one database and batch size ingests: warm-up and measured batches, and their rows.
+
+    Batches are kept as JSON text and decoded just before each is ingested, outside the timing: a
+    server holds one request at a time, and tens of thousands of live event dicts in the bench's
+    own memory would make every full garbage collection of the contenders slower than it is.
+    """
 
     batch_size: int
-    warmup: list[Batch]
-    measured: list[Batch]
+    warmup: list[bytes]
+    measured: list[bytes]
     warmup_rows: list[BatchRows]
     measured_rows: list[BatchRows]
     now: datetime
+
+    @property
+    def events(self) -> int:
+        return sum(len(json.loads(batch)) for batch in self.measured)
 
 
 def make_plan(*, workload: Workload, warmup: Workload, events_count: int, batch_size: int) -> Plan:
@@ -178,8 +187,8 @@ def make_plan(*, workload: Workload, warmup: Workload, events_count: int, batch_
     measured = batches_of(workload.events[:events_count], batch_size)
     return Plan(
         batch_size=batch_size,
-        warmup=warm,
-        measured=measured,
+        warmup=[json.dumps(batch).encode() for batch in warm],
+        measured=[json.dumps(batch).encode() for batch in measured],
         warmup_rows=capture_rows(batches=warm, now=now),
         measured_rows=capture_rows(batches=measured, now=now),
         now=now,
@@ -191,17 +200,17 @@ def run(
 ) -> Measurement:
     try:
         for batch in plan.warmup:
-            contender.ingest(batch)
+            contender.ingest(json.loads(batch))
         after_warmup()
         gc.collect()
         latencies_ms: list[float] = []
         clock = time.perf_counter
-        started = clock()
-        for batch in plan.measured:
+        for encoded in plan.measured:
+            batch = json.loads(encoded)
             before = clock()
             contender.ingest(batch)
             latencies_ms.append((clock() - before) * 1000)
-        seconds = clock() - started
+            del batch
         rows = contender.row_counts()
     finally:
         contender.close()
@@ -209,8 +218,8 @@ def run(
         database=database,
         batch_size=plan.batch_size,
         contender=contender.name,
-        events=sum(len(b) for b in plan.measured),
-        seconds=seconds,
+        events=plan.events,
+        seconds=sum(latencies_ms) / 1000,
         latencies_ms=latencies_ms,
         rows=rows,
     )
@@ -246,13 +255,20 @@ def measure_all(
     workload = generate(events_count=args.events, seed=args.seed)
     warmup = generate(events_count=WARMUP_EVENTS, seed=args.seed + 1, prefix="warm-")
     console.print(f"workload: {len(workload.events)} events, mix {workload.mix()}")
+    plans = [
+        make_plan(
+            workload=workload,
+            warmup=warmup,
+            events_count=args.single_events if batch_size == 1 else args.events,
+            batch_size=batch_size,
+        )
+        for batch_size in BATCH_SIZES
+    ]
+    del workload, warmup  # from here on the plans hold the events, as JSON text
     names = ["sqlite"] + ([] if args.skip_postgres else ["postgres"])
     results: list[Measurement] = []
-    for batch_size in BATCH_SIZES:
-        count = args.single_events if batch_size == 1 else args.events
-        plan = make_plan(
-            workload=workload, warmup=warmup, events_count=count, batch_size=batch_size
-        )
+    for plan in plans:
+        batch_size = plan.batch_size
         for database in names:
             for name in CONTENDERS:
                 opened = databases.sqlite() if database == "sqlite" else databases.postgres()

@@ -2,13 +2,16 @@
 
 Each order follows a plausible lifecycle (placed with 1-4 lines, confirmed, sometimes backordered
 and allocated, shipped in one or two parcels, delivered, invoiced, often accepted, now and then
-held, cancelled or partly returned and credited). Orders start a few seconds apart and their events
-spread over days, so a time-ordered stream interleaves many orders, as ingest sees it in production.
-The same seed always gives the same events, byte for byte.
+held, cancelled or partly returned and credited). Orders start a quarter of an hour apart and their
+events spread over days, so a time-ordered stream interleaves many orders, as ingest sees it in
+production. The same seed always gives the same events, byte for byte, and a shorter run ingests
+the beginning of the same stream.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -17,10 +20,9 @@ from typing import Any
 
 TENANT_ID = "bench"
 START_AT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-# Orders start evenly over this window, about ten times one order's lifecycle (3-4 days), so
-# most of the stream is steady-state traffic in which every event type appears in proportion.
-START_WINDOW_S = 40 * 86_400
-EVENTS_PER_ORDER_MIN = 6
+# One order starts every quarter of an hour and lives 3-4 days, so about 340 are open at any time
+# and a batch of 500 events touches a few hundred of them, whatever the length of the run.
+ORDER_SPACING_S = 900
 CURRENCIES = ("USD", "EUR", "GBP")
 SKUS = tuple(f"SKU-{n:04d}" for n in range(1, 400))
 # Some producers still send order.placed v1 (decimal prices); ingest upcasts those.
@@ -41,23 +43,26 @@ class Workload:
 def generate(*, events_count: int, seed: int, prefix: str = "") -> Workload:
     """Return the first `events_count` events, by occurrence time, of a seeded order stream."""
     rng = random.Random(seed)
-    timeline: list[tuple[datetime, int, int, dict[str, Any]]] = []
-    # Every order but a cancelled one has at least six events, so this many orders always yields
-    # more events than asked for; the stream is cut at `events_count` in time order.
-    orders_count = max(1, events_count // EVENTS_PER_ORDER_MIN + 1)
-    spacing_s = START_WINDOW_S / orders_count
-    for number in range(orders_count):
+    pending: list[tuple[datetime, int, int, dict[str, Any]]] = []
+    chosen: list[tuple[datetime, dict[str, Any]]] = []
+    for number in itertools.count():
+        # Order `number` starts no earlier than this, and every later order later still: each
+        # pending event before it is final in the stream's time order.
+        starts_at = START_AT + timedelta(seconds=number * ORDER_SPACING_S)
+        while pending and pending[0][0] < starts_at and len(chosen) < events_count:
+            at, _number, _step, event = heapq.heappop(pending)
+            chosen.append((at, event))
+        if len(chosen) == events_count:
+            break
+        placed_at = starts_at + timedelta(seconds=int(rng.random() * ORDER_SPACING_S))
         order_id = f"{prefix}SO-{number:07d}"
-        offset_s = int(number * spacing_s + rng.random() * spacing_s)
-        placed_at = START_AT + timedelta(seconds=offset_s)
         for step, (at, event) in enumerate(_lifecycle(rng, order_id=order_id, at=placed_at)):
-            timeline.append((at, number, step, event))
-    timeline.sort(key=lambda item: item[:3])
-    chosen = timeline[:events_count]
-    for position, (_at, _number, _step, event) in enumerate(chosen):
+            heapq.heappush(pending, (at, number, step, event))
+    for position, (_at, event) in enumerate(chosen):
         event["event_id"] = f"{prefix}evt-{seed}-{position:08d}"
-    last_at = max(at for at, *_ in chosen)
-    return Workload(events=[event for *_, event in chosen], now=last_at + timedelta(minutes=1))
+    return Workload(
+        events=[event for _at, event in chosen], now=chosen[-1][0] + timedelta(minutes=1)
+    )
 
 
 def _lifecycle(
