@@ -98,13 +98,21 @@ def invoice(
     return event("invoice.issued", payload, source="billing", **kw)
 
 
-def credit(credit_note_id: str, amount_minor: int, currency: str = "USD", **kw: Any) -> OrderEvent:
-    payload = {
+def credit(
+    credit_note_id: str,
+    amount_minor: int,
+    currency: str = "USD",
+    invoice_id: str | None = None,
+    **kw: Any,
+) -> OrderEvent:
+    payload: dict[str, Any] = {
         "credit_note_id": credit_note_id,
         "amount_minor": amount_minor,
         "currency": currency,
         "reason": "goodwill",
     }
+    if invoice_id is not None:
+        payload["invoice_id"] = invoice_id
     return event("credit_note.issued", payload, source="billing", **kw)
 
 

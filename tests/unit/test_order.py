@@ -256,6 +256,15 @@ class TestStock:
 
 
 class TestLateEvents:
+    def test_a_late_allocation_newer_than_the_lines_backorder_clears_it(self):
+        order = new_order()
+        apply_all(
+            order, confirm(minutes=5), backorder(lq(l1=2), minutes=10), hold("H1", minutes=30)
+        )
+        change = order.apply(allocate(lq(l1=2), minutes=20))
+        assert (change.effect, change.late, change.to_status) == ("applied", True, S.CONFIRMED)
+        assert order.lines["1"].backordered == 0
+
     def test_a_late_delivery_still_moves_the_order_forward_and_is_marked_late(self):
         order = new_order()
         apply_all(order, dispatch("S1", lq(l1=2, l2=1), minutes=10), hold("H1", minutes=60))

@@ -193,6 +193,11 @@ CASES: dict[str, tuple[Callable[[], list[OrderEvent]], Callable[[], OrderEvent],
         "credit_exceeds_invoiced",
     ),
     "crediting an uninvoiced order": (list, lambda: credit("CN-1", 1), "credit_exceeds_invoiced"),
+    "crediting against an invoice the order does not have": (
+        lambda: [invoice("INV-1", 100)],
+        lambda: credit("CN-1", 10, invoice_id="INV-9"),
+        "unknown_invoice",
+    ),
     "recording a return id twice": (
         lambda: [*delivered_all(), return_("R1", lq(l1=1))],
         lambda: return_("R1", lq(l2=1)),
@@ -221,11 +226,6 @@ CASES: dict[str, tuple[Callable[[], list[OrderEvent]], Callable[[], OrderEvent],
         "unknown_hold",
     ),
     "closing a dispute that is not open": (list, lambda: close_dispute("D1"), "unknown_dispute"),
-    "a late allocation that would clear a newer backorder's status": (
-        lambda: [confirm(minutes=5), backorder(lq(l1=2), minutes=10), hold("H1", minutes=30)],
-        lambda: allocate(lq(l1=2), minutes=20),
-        "late_event_regresses",
-    ),
     "a late amendment that would reopen a fulfilled order": (
         lambda: [dispatch("S1", lq(l1=2, l2=1), minutes=30)],
         lambda: amend([{"line_id": "1", "quantity": 3}], minutes=20),

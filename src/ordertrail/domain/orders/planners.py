@@ -311,6 +311,12 @@ def _credit(order: Order, event: OrderEvent) -> Plan:
     if payload.currency != order.currency:
         raise refuse("currency_mismatch", f"order is in {order.currency}, not {payload.currency}")
     _check_billed_lines(order, payload.lines)
+    if payload.invoice_id is not None and f"invoice:{payload.invoice_id}" not in order.document_ids:
+        raise refuse(
+            "unknown_invoice",
+            f"credit note {payload.credit_note_id} names invoice {payload.invoice_id}, "
+            f"which order {order.order_id} does not have",
+        )
     if order.credited_minor + payload.amount_minor > order.invoiced_minor:
         raise refuse(
             "credit_exceeds_invoiced",

@@ -43,7 +43,8 @@ class StatusMeaning:
     revenue_meaning: str
     recognition_blockers: str
     terminal: bool
-    # Progress rank: a late event may never lower it.
+    # Fulfilment progress: a late event may never lower it. The statuses before anything ships
+    # share rank 0, because moving between them (a backorder, stock arriving) is not going back.
     rank: int
 
 
@@ -67,7 +68,7 @@ LIFECYCLE: dict[OrderStatus, StatusMeaning] = {
         revenue_meaning="A contract exists (step 1); obligations identified, none satisfied.",
         recognition_blockers="Shipment (FOB shipping point) or delivery (FOB destination).",
         terminal=False,
-        rank=1,
+        rank=0,
     ),
     S.BACKORDERED: StatusMeaning(
         description="Some quantity is waiting for stock; nothing shipped yet.",
@@ -75,7 +76,7 @@ LIFECYCLE: dict[OrderStatus, StatusMeaning] = {
         revenue_meaning="Contract exists; no obligation satisfied while goods are not available.",
         recognition_blockers="Stock allocation, then shipment or delivery.",
         terminal=False,
-        rank=2,
+        rank=0,
     ),
     S.PARTIALLY_FULFILLED: StatusMeaning(
         description="Some quantity shipped, some still to ship.",
@@ -86,7 +87,7 @@ LIFECYCLE: dict[OrderStatus, StatusMeaning] = {
         ),
         recognition_blockers="Delivery of shipped units under FOB destination; unshipped units.",
         terminal=False,
-        rank=3,
+        rank=1,
     ),
     S.FULFILLED: StatusMeaning(
         description="Every active unit has shipped; none delivered yet.",
@@ -97,7 +98,7 @@ LIFECYCLE: dict[OrderStatus, StatusMeaning] = {
         ),
         recognition_blockers="Delivery under FOB destination.",
         terminal=False,
-        rank=4,
+        rank=2,
     ),
     S.PARTIALLY_DELIVERED: StatusMeaning(
         description="Some units delivered; others in transit or unshipped.",
@@ -105,7 +106,7 @@ LIFECYCLE: dict[OrderStatus, StatusMeaning] = {
         revenue_meaning="Delivered units' control has passed; recognize them pro rata by quantity.",
         recognition_blockers="Undelivered units; substantive acceptance clauses (606-10-55-86).",
         terminal=False,
-        rank=5,
+        rank=3,
     ),
     S.DELIVERED: StatusMeaning(
         description="Every active unit delivered.",
@@ -116,7 +117,7 @@ LIFECYCLE: dict[OrderStatus, StatusMeaning] = {
         ),
         recognition_blockers="Customer acceptance where the contract makes it substantive.",
         terminal=False,
-        rank=6,
+        rank=4,
     ),
     S.COMPLETED: StatusMeaning(
         description="Every active unit delivered and accepted by the customer.",
@@ -124,7 +125,7 @@ LIFECYCLE: dict[OrderStatus, StatusMeaning] = {
         revenue_meaning="Acceptance removes the last doubt about transfer (606-10-55-85).",
         recognition_blockers="None from the lifecycle.",
         terminal=False,
-        rank=7,
+        rank=5,
     ),
     S.PARTIALLY_RETURNED: StatusMeaning(
         description="Some delivered units came back.",
@@ -135,7 +136,7 @@ LIFECYCLE: dict[OrderStatus, StatusMeaning] = {
         ),
         recognition_blockers="None for kept units; returned units are reversed.",
         terminal=False,
-        rank=8,
+        rank=6,
     ),
     S.RETURNED: StatusMeaning(
         description="Every active unit came back.",
@@ -143,7 +144,7 @@ LIFECYCLE: dict[OrderStatus, StatusMeaning] = {
         revenue_meaning="All revenue for the goods is reversed; a refund or credit note follows.",
         recognition_blockers="Nothing left to recognize.",
         terminal=True,
-        rank=9,
+        rank=7,
     ),
     S.CANCELLED: StatusMeaning(
         description="Every unit cancelled before it shipped.",
@@ -151,7 +152,7 @@ LIFECYCLE: dict[OrderStatus, StatusMeaning] = {
         revenue_meaning="The contract is terminated (a modification, 606-10-25-13); no revenue.",
         recognition_blockers="Nothing to recognize.",
         terminal=True,
-        rank=10,
+        rank=8,
     ),
 }
 
