@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 
 # ISO 4217 minor-unit exponents for the currencies Ordertrail accepts. A currency missing here is
 # rejected rather than guessed, because a wrong exponent scales every amount by a power of ten.
@@ -54,6 +54,10 @@ MINOR_UNIT_EXPONENT: dict[str, int] = {
     "VND": 0,
     "ZAR": 2,
 }
+
+
+# Digits an exact decimal conversion may use; far beyond any real amount, bounded all the same.
+DECIMAL_DIGITS_MAX = 60
 
 
 class MoneyError(ValueError):
@@ -119,14 +123,17 @@ def minor_units_from_decimal(*, amount: str, currency: str) -> int:
     is a data error upstream, and silently rounding it would create a difference nobody can trace.
     """
     exponent = exponent_of(currency)
-    try:
-        value = Decimal(amount)
-    except InvalidOperation:
-        raise MoneyError(f"{amount!r} is not a decimal amount") from None
-    if not value.is_finite():
-        raise MoneyError(f"{amount!r} is not a finite amount")
-    scaled = value.scaleb(exponent)
-    if scaled != scaled.to_integral_value(rounding=ROUND_HALF_EVEN):
+    # Exact arithmetic only: a context wide enough for any amount we accept, with Inexact
+    # trapped, so nothing is ever rounded silently.
+    with localcontext(Context(prec=DECIMAL_DIGITS_MAX, traps=[Inexact, InvalidOperation])):
+        try:
+            value = Decimal(amount)
+            if not value.is_finite():
+                raise MoneyError(f"{amount!r} is not a finite amount")
+            scaled = value.scaleb(exponent)
+        except (InvalidOperation, Inexact):
+            raise MoneyError(f"{amount!r} is not an exact decimal amount") from None
+    if scaled != scaled.to_integral_value():
         raise MoneyError(f"{amount} has more than {exponent} decimal places for {currency}")
     return int(scaled)
 
