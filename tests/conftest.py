@@ -61,7 +61,7 @@ def postgres_url() -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _truncate_postgres(engine: Engine) -> None:
+def truncate_postgres(engine: Engine) -> None:
     tables = ", ".join(table.name for table in metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY"))
@@ -75,7 +75,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         upgrade(engine)
     else:
         engine = make_engine(request.getfixturevalue("postgres_url"))
-        _truncate_postgres(engine)
+        truncate_postgres(engine)
     yield engine
     engine.dispose()
 

@@ -20,7 +20,7 @@ from ordertrail.adapters.memory import MemoryStorage
 from ordertrail.services.ingest import ingest
 from ordertrail.services.ports import EventLog, ImportLog, KeyStore, OrderQueries, UnitOfWork
 from ordertrail.services.results import IngestResult
-from tests.conftest import NOW, _truncate_postgres
+from tests.conftest import NOW, truncate_postgres
 
 
 @dataclass
@@ -66,7 +66,7 @@ def storage(request: pytest.FixtureRequest) -> Iterator[Storage]:
         engine = request.getfixturevalue("sqlite_engine")
     else:
         engine = make_engine(request.getfixturevalue("postgres_url"))
-        _truncate_postgres(engine)
+        truncate_postgres(engine)
     yield Storage(
         name=request.param,
         uow_factory=lambda: SqlUnitOfWork(engine),

@@ -24,7 +24,7 @@ from ordertrail.adapters.db.migrate import upgrade
 from ordertrail.adapters.db.queries import SqlOrderQueries
 from ordertrail.adapters.db.uow import SqlUnitOfWork
 from ordertrail.adapters.memory import MemoryStorage
-from tests.conftest import NOW, _truncate_postgres
+from tests.conftest import NOW, truncate_postgres
 from tests.contract.conftest import Storage
 from tests.unit.histories import ORDER_IDS, histories
 
@@ -40,7 +40,7 @@ def fresh_engine(request, tmp_path: Path) -> Iterator[Callable[[], Engine]]:
             upgrade(engine)
         else:
             engine = make_engine(request.getfixturevalue("postgres_url"))
-            _truncate_postgres(engine)
+            truncate_postgres(engine)
         engines.append(engine)
         return engine
 

@@ -23,7 +23,7 @@ from ordertrail.services.ports import ConcurrentWrite
 from ordertrail.services.projections import verify_projections
 from ordertrail.services.results import Outcome
 from tests.builders import delivered, dispatched, envelope, placed, qty
-from tests.conftest import NOW, _truncate_postgres
+from tests.conftest import NOW, truncate_postgres
 
 
 def run(
@@ -115,7 +115,7 @@ class TestPostgresConcurrency:
     @pytest.fixture
     def pg_engine(self, postgres_url):
         engine = make_engine(postgres_url)
-        _truncate_postgres(engine)
+        truncate_postgres(engine)
         yield engine
         engine.dispose()
 
@@ -192,7 +192,7 @@ class TestPostgresConcurrency:
     ):
         raws = [placed(order_id=f"SO-{i:04d}", event_id=f"p-{i:04d}") for i in range(1000)]
         for _ in range(DEADLOCK_TRIALS):
-            _truncate_postgres(pg_engine)
+            truncate_postgres(pg_engine)
             outcomes = run_together(
                 pg_engine, [raws, list(reversed(raws))], meet_before="before_write"
             )

@@ -18,7 +18,7 @@ from ordertrail.adapters.db.engine import make_engine, sqlite_url
 from ordertrail.adapters.db.event_log import SqlEventLog
 from ordertrail.adapters.db.tables import events, outbox
 from ordertrail.services.projections import verify_projections
-from tests.conftest import _truncate_postgres
+from tests.conftest import truncate_postgres
 from tests.e2e.conftest import Servers
 from tests.e2e.test_crash import TENANT, make_token, order_events
 
@@ -37,7 +37,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return sqlite_url(tmp_path / "concurrent.db")
     url: str = request.getfixturevalue("postgres_url")
     engine = make_engine(url)
-    _truncate_postgres(engine)
+    truncate_postgres(engine)
     engine.dispose()
     return url
 

@@ -29,7 +29,7 @@ from ordertrail.bootstrap import Settings, bootstrap
 from ordertrail.services.keys import create_key
 from ordertrail.services.projections import verify_projections
 from tests.builders import envelope
-from tests.conftest import _truncate_postgres
+from tests.conftest import truncate_postgres
 from tests.e2e.conftest import Server, Servers, child_environment
 
 pytestmark = pytest.mark.slow
@@ -242,7 +242,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
         return
     url: str = request.getfixturevalue("postgres_url")
     engine = make_engine(url)
-    _truncate_postgres(engine)
+    truncate_postgres(engine)
     engine.dispose()
     yield Target(database=url, url=url)
 

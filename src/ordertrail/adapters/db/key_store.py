@@ -17,7 +17,7 @@ def _record(row: object) -> ApiKeyRecord:
         key_id=mapping["key_id"],
         tenant_id=mapping["tenant_id"],
         name=mapping["name"],
-        roles=tuple(mapping["roles"].split(",")),
+        roles=tuple(role for role in mapping["roles"].split(",") if role),
         secret_sha256=mapping["secret_sha256"],
         created_at=mapping["created_at"],
         revoked_at=mapping["revoked_at"],
