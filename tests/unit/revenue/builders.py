@@ -16,7 +16,7 @@ from ordertrail.domain.revenue.catalog import (
     catalogs_of,
 )
 from ordertrail.domain.revenue.contracts import LineFacts, OrderFacts
-from ordertrail.domain.revenue.engine import Fact, apply_fact
+from ordertrail.domain.revenue.engine import Applied, Fact, apply_fact
 from ordertrail.domain.revenue.inception import open_contract
 from ordertrail.domain.revenue.pricing import PricingTerms
 from ordertrail.domain.revenue.state import ContractState
@@ -112,6 +112,17 @@ def run(
         state = applied.state
         entries.extend(applied.entries)
     return state, entries
+
+
+def apply_one(
+    state: ContractState,
+    fact: Fact,
+    *,
+    cats: Catalogs | None = None,
+    calendar: PeriodCalendar = ALL_OPEN,
+) -> Applied:
+    """Apply one fact and return everything it did, decision included."""
+    return apply_fact(state=state, fact=fact, calendar=calendar, catalogs=cats)
 
 
 def revenue(entries: Iterable[JournalEntry], obligation_id: str | None = None) -> int:
