@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text
 from sqlalchemy.exc import DBAPIError
 
 from ordertrail.adapters.db.engine import make_engine
 from ordertrail.adapters.db.event_log import SqlEventLog
-from ordertrail.adapters.db.tables import APPEND_ONLY_TABLES, metadata
+from ordertrail.adapters.db.tables import APPEND_ONLY_TABLES, dead_letter_replays, metadata
 from ordertrail.adapters.db.uow import SqlUnitOfWork
 from ordertrail.services.ingest import ingest
 from ordertrail.services.ports import ConcurrentWrite
@@ -57,6 +57,17 @@ class TestAppendOnly:
     )
     def test_the_database_refuses_to_change_history(self, engine, table, statement):
         run(engine, [placed(), dispatched("S1", qty(l1=1), minutes=1)])
+        with engine.begin() as connection:
+            for number in (1, 2):
+                connection.execute(
+                    insert(dead_letter_replays).values(
+                        tenant_id="acme",
+                        dead_letter_id=number,
+                        message_id=f"acme/evt-{number}",
+                        replayed_by="key:test",
+                        replayed_at=NOW,
+                    )
+                )
         with engine.connect() as connection:
             before = connection.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:

@@ -161,6 +161,7 @@ outbox = Table(
     Column("body", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("published_at", UtcDateTime, nullable=True),
+    Column("traceparent", String(55), nullable=True, comment="W3C trace context of the ingest."),
     UniqueConstraint("tenant_id", "event_id"),
     Index(None, "published_at", "id"),
     comment="Transactional outbox: one milestone message per accepted event.",
@@ -180,7 +181,6 @@ api_keys = Table(
     comment="API keys: only the SHA-256 of the secret is stored.",
 )
 
-APPEND_ONLY_TABLES = ("events", "transitions")
 
 imports = Table(
     "imports",
@@ -206,3 +206,79 @@ imports = Table(
     PrimaryKeyConstraint("tenant_id", "file_sha256"),
     comment="Batch-file imports: how far each file got for each tenant, so a re-run resumes.",
 )
+
+# ---- the event pipeline: the embedded broker's queue, consumer inbox, dead letters -------------
+
+queue_messages = Table(
+    "queue_messages",
+    metadata,
+    Column("id", Sequence64, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("message_id", String(200), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("order_id", String(128), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("headers", Text, nullable=False, comment="JSON object: traceparent, attempt, ..."),
+    Column("enqueued_at", UtcDateTime, nullable=False),
+    Column("available_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("first_failed_at", UtcDateTime, nullable=True),
+    Column("last_failed_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("locked_by", String(100), nullable=True),
+    # Publishing the same message twice (a relay retry after a lost confirm) enqueues it once.
+    UniqueConstraint("lane", "message_id"),
+    Index(None, "lane", "available_at", "id"),
+    comment="The embedded (db://) broker: one row per message waiting for a consumer.",
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", String(100), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    _tenant(),
+    Column("processed_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("consumer", "message_id"),
+    comment="Consumer idempotency: written in the same transaction as the consumer's effect.",
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Sequence64, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("message_id", String(200), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("consumer", String(100), nullable=False),
+    Column("order_id", String(128), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("headers", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("first_failed_at", UtcDateTime, nullable=False),
+    Column("last_failed_at", UtcDateTime, nullable=False),
+    Column("dead_at", UtcDateTime, nullable=False),
+    Column("purged_at", UtcDateTime, nullable=True),
+    Column("purged_by", String(128), nullable=True),
+    Index(None, "tenant_id", "dead_at", "id"),
+    comment="Messages a consumer gave up on, with their error; replayable with their ids.",
+)
+
+dead_letter_replays = Table(
+    "dead_letter_replays",
+    metadata,
+    Column("id", Sequence64, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("dead_letter_id", BigInteger, nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("replayed_by", String(128), nullable=False),
+    Column("replayed_at", UtcDateTime, nullable=False),
+    Index(None, "tenant_id", "dead_letter_id"),
+    comment="Append-only: who replayed which dead letter, and when.",
+)
+
+APPEND_ONLY_TABLES = ("events", "transitions", "dead_letter_replays")
