@@ -92,6 +92,7 @@ def catch_up(
             allocated_minor=item.allocated_minor,
             return_rate_bp=item.return_rate_bp,
             unit_cost_minor=item.unit_cost_minor,
+            allocation_basis=item.basis,
         )
     added = obligation_states(change.added, allocation)
     state = replace(

@@ -53,6 +53,7 @@ def obligation_states(
                 allocated_minor=item.allocated_minor,
                 return_rate_bp=item.return_rate_bp,
                 unit_cost_minor=item.unit_cost_minor,
+                allocation_basis=item.basis,
             )
         )
     return tuple(states)

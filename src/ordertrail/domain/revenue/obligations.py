@@ -96,7 +96,9 @@ def obligation_from(
     suffix: str = "",
 ) -> Obligation:
     """Build one obligation from a line, one of its templates and that component's SSP."""
-    start = starts_on if template.service_starts == "inception" else None
+    # Only services have a term; goods and point-in-time promises carry no service dates.
+    timed = template.timing == "over_time" and template.term_months is not None
+    start = starts_on if timed and template.service_starts == "inception" else None
     end = None
     if start is not None and template.term_months is not None:
         end = add_months(start, template.term_months)

@@ -223,6 +223,7 @@ def prospective(
                 allocated_minor=p.allocated_minor,
                 return_rate_bp=p.return_rate_bp,
                 unit_cost_minor=p.unit_cost_minor,
+                allocation_basis=p.allocation_basis,
             )
             for ob, p in zip(fresh, priced, strict=True)
         )

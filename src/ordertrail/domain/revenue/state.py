@@ -62,6 +62,7 @@ class ObligationState:
     ratable_through: int | None = None
     frozen: RoleBalances | None = None
     posted: RoleBalances = field(default_factory=RoleBalances)
+    allocation_basis: str = ""
 
     @property
     def obligation_id(self) -> str:
@@ -85,11 +86,25 @@ class ObligationState:
         return self.posted.revenue < self.allocated_minor
 
     @property
+    def returned_minor(self) -> int:
+        """The allocated price of units that came back: no longer revenue nor deferred."""
+        if self.frozen is not None or self.obligation.timing != "point_in_time":
+            return 0
+        return share(
+            total_minor=self.allocated_minor,
+            part=self.returned_units,
+            whole=self.obligation.quantity,
+        )
+
+    @property
     def unrecognized_minor(self) -> int:
-        """What is still to be recognized (or to be refunded) of the allocated price."""
+        """What is still to be recognized (deferred) of the allocated price.
+
+        allocated = recognized + refund liability + returned + unrecognized, always.
+        """
         if self.frozen is not None:
             return 0
-        return self.allocated_minor - self.posted.satisfied_gross_minor
+        return self.allocated_minor - self.posted.satisfied_gross_minor - self.returned_minor
 
 
 def schedule_of(state: ObligationState) -> Schedule | None:
