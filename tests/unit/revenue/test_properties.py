@@ -16,12 +16,14 @@ from hypothesis import strategies as st
 
 from ordertrail.domain.ledger import (
     ALL_OPEN,
+    DEFAULT_CHART,
     JournalEntry,
     balance_of,
     month_index,
     period_key,
     totals_by_currency,
     trial_balance,
+    validate,
 )
 from ordertrail.domain.revenue.close import close_items_of, close_period, positions_of
 from ordertrail.domain.revenue.facts import (
@@ -181,6 +183,7 @@ def test_random_histories_keep_every_ledger_invariant(data):
             sums[p.currency] = sums.get(p.currency, 0) + p.amount_minor
         assert not any(sums.values())
     assert all(v == 0 for v in totals_by_currency(trial_balance(entries)).values())
+    assert validate(entries, chart=DEFAULT_CHART) == []
     liability_and_asset_never_negative(entries, final.contract_id)
 
     for ob in final.obligations:

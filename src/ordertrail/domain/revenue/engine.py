@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ordertrail.domain.ledger import JournalEntry, PeriodCalendar, add_months, period_index
-from ordertrail.domain.money import allocate
+from ordertrail.domain.revenue.billing import issue_credit_note, issue_invoice
 from ordertrail.domain.revenue.catalog import Catalogs
-from ordertrail.domain.revenue.errors import CreditExceedsBilled, InvalidFact
+from ordertrail.domain.revenue.errors import InvalidFact
 from ordertrail.domain.revenue.facts import (
     ClosePeriod,
     IssueCreditNote,
@@ -27,7 +27,7 @@ from ordertrail.domain.revenue.facts import (
 )
 from ordertrail.domain.revenue.modification_rules import ModificationDecision
 from ordertrail.domain.revenue.modifications import apply_modification
-from ordertrail.domain.revenue.posting import bill, settle_all
+from ordertrail.domain.revenue.posting import settle_all
 from ordertrail.domain.revenue.state import (
     APPLIED_EVENTS_MAX,
     ContractState,
@@ -168,76 +168,12 @@ def _settle_one(
 
 
 def _invoice(state: ContractState, fact: IssueInvoice, ctx: Context) -> Applied:
-    if fact.amount_minor <= 0:
-        raise InvalidFact(f"invoice {fact.event_id}: amount must be positive")
-    state, entry = bill(
-        state,
-        fact.amount_minor,
-        kind="invoice",
-        cause_event_id=fact.event_id,
-        occurred_on=fact.occurred_on,
-        calendar=ctx.calendar,
-    )
-    return Applied(state=state, entries=() if entry is None else (entry,))
-
-
-def _concede(state: ContractState, fact: IssueCreditNote) -> tuple[ContractState, list[int]]:
-    members = [
-        i
-        for i, ob in enumerate(state.obligations)
-        if ob.active and (not fact.line_ids or ob.obligation.line_id in fact.line_ids)
-    ]
-    if not members:
-        raise InvalidFact(f"credit note {fact.event_id} names no open obligation")
-    weights = [state.obligations[i].allocated_minor for i in members]
-    parts = allocate(
-        total_minor=fact.amount_minor, weights=weights if any(weights) else [1] * len(weights)
-    )
-    obligations = list(state.obligations)
-    for index, part in zip(members, parts, strict=True):
-        reduced = obligations[index].allocated_minor - part
-        if reduced < 0:
-            raise InvalidFact(
-                f"credit note {fact.event_id} exceeds {obligations[index].obligation_id}"
-            )
-        obligations[index] = replace(obligations[index], allocated_minor=reduced)
-    conceded = replace(
-        state,
-        obligations=tuple(obligations),
-        concessions_minor=state.concessions_minor + fact.amount_minor,
-    )
-    return conceded, members
+    state, entries = issue_invoice(state, fact, calendar=ctx.calendar)
+    return Applied(state=state, entries=tuple(entries))
 
 
 def _credit(state: ContractState, fact: IssueCreditNote, ctx: Context) -> Applied:
-    if fact.amount_minor <= 0:
-        raise InvalidFact(f"credit note {fact.event_id}: amount must be positive")
-    if fact.amount_minor > state.billed_minor:
-        raise CreditExceedsBilled(
-            f"credit note {fact.event_id} of {fact.amount_minor} exceeds the "
-            f"{state.billed_minor} billed on contract {state.contract_id}"
-        )
-    entries: list[JournalEntry] = []
-    if fact.kind == "price_concession":
-        state, members = _concede(state, fact)
-        state, entries = settle_all(
-            state,
-            kind="price_concession",
-            cause_event_id=fact.event_id,
-            occurred_on=fact.occurred_on,
-            calendar=ctx.calendar,
-            indexes=members,
-        )
-    state, entry = bill(
-        state,
-        -fact.amount_minor,
-        kind="credit_note",
-        cause_event_id=fact.event_id,
-        occurred_on=fact.occurred_on,
-        calendar=ctx.calendar,
-    )
-    if entry is not None:
-        entries.append(entry)
+    state, entries = issue_credit_note(state, fact, calendar=ctx.calendar)
     return Applied(state=state, entries=tuple(entries))
 
 
