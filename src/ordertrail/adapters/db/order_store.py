@@ -12,7 +12,8 @@ inside its transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -29,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ordertrail.adapters.db.tables import (
@@ -279,11 +280,10 @@ class SqlOrderRepository:
         return loaded
 
     def write(self, *, changes: Changes, now: datetime) -> None:
-        integrity_errors = (IntegrityError, self._dialect.loaded_dbapi.IntegrityError)
         try:
             self._write(changes=changes, now=now)
-        except integrity_errors as error:
-            raise ConcurrentWrite(str(getattr(error, "orig", error))) from error
+        except IntegrityError as error:
+            raise ConcurrentWrite(str(error.orig)) from error
 
     def _write(self, *, changes: Changes, now: datetime) -> None:
         if changes.events:
@@ -311,38 +311,59 @@ class SqlOrderRepository:
             copy = _statement(self._dialect, table, "copy", columns)
             driver = self._connection.connection.driver_connection
             assert driver is not None
-            with driver.cursor() as cursor, cursor.copy(copy.sql) as stream:
-                for row in copy.bind(rows, converted=self._converted):
-                    stream.write_row(row)
+            with self._errors_as_sqlalchemy(copy.sql):
+                bound = copy.bind(rows, converted=self._converted)
+                with driver.cursor() as cursor, cursor.copy(copy.sql) as stream:
+                    for row in bound:
+                        stream.write_row(row)
             return
         insert = _statement(self._dialect, table, "insert", columns)
-        self._connection.exec_driver_sql(insert.sql, insert.bind(rows, converted=self._converted))
+        with self._errors_as_sqlalchemy(insert.sql):
+            bound = insert.bind(rows, converted=self._converted)
+        self._connection.exec_driver_sql(insert.sql, bound)
+
+    @contextmanager
+    def _errors_as_sqlalchemy(self, sql: str) -> Iterator[None]:
+        """Raise what SQLAlchemy raises when a Core statement fails the same way.
+
+        Binding and COPY happen outside SQLAlchemy's execution; without this a naive datetime would
+        surface as a bare ValueError and a failed COPY as a driver exception, where callers have
+        always seen StatementError and its DBAPIError family (IntegrityError, DataError, ...).
+        """
+        try:
+            yield
+        except StatementError:
+            raise
+        except Exception as error:
+            wrapped = DBAPIError.instance(
+                sql, None, error, self._dialect.loaded_dbapi.Error, dialect=self._dialect
+            )
+            raise wrapped from error
 
     def _update_orders(self, updated: list[tuple[Order, int]], *, now: datetime) -> None:
         update = _statement(self._dialect, orders, "update", ORDER_UPDATE_COLUMNS)
-        rows = update.bind(
-            [
-                (
-                    order.tenant_id,
-                    order.order_id,
-                    version_loaded,
-                    order.status.value,
-                    order.version,
-                    order.on_hold,
-                    order.disputed,
-                    order.last_occurred_at,
-                    now,
-                    canonical_json(order_to_state(order)),
-                )
-                for order, version_loaded in updated
-            ],
-            converted=self._converted,
-        )
+        rows = [
+            (
+                order.tenant_id,
+                order.order_id,
+                version_loaded,
+                order.status.value,
+                order.version,
+                order.on_hold,
+                order.disputed,
+                order.last_occurred_at,
+                now,
+                canonical_json(order_to_state(order)),
+            )
+            for order, version_loaded in updated
+        ]
+        with self._errors_as_sqlalchemy(update.sql):
+            bound = update.bind(rows, converted=self._converted)
         if self._postgres:
-            columns = tuple(map(list, zip(*rows, strict=True)))
+            columns = tuple(map(list, zip(*bound, strict=True)))
             result = self._connection.exec_driver_sql(update.sql, columns)
         else:
-            result = self._connection.exec_driver_sql(update.sql, rows)
+            result = self._connection.exec_driver_sql(update.sql, bound)
         # Optimistic check paired with the row lock: every row must still have had the version
         # it was loaded at.
         if result.rowcount != len(rows):
