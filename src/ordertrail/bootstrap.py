@@ -6,6 +6,7 @@ their own, a fixed clock or deterministic ids.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,17 +15,32 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from ordertrail.adapters.brokers import DEFAULT_BROKER_URL, BrokerContext, make_broker
 from ordertrail.adapters.clock import SystemClock, new_uuid
+from ordertrail.adapters.db.dead_letter_store import SqlDeadLetterStore
 from ordertrail.adapters.db.engine import make_engine, sqlite_url
 from ordertrail.adapters.db.event_log import SqlEventLog
 from ordertrail.adapters.db.import_log import SqlImportLog
 from ordertrail.adapters.db.key_store import SqlKeyStore
 from ordertrail.adapters.db.migrate import upgrade
+from ordertrail.adapters.db.outbox_store import SqlOutboxStore, relay_lock_for
 from ordertrail.adapters.db.queries import SqlOrderQueries
 from ordertrail.adapters.db.uow import SqlUnitOfWork
+from ordertrail.services import dead_letters as dead_letter_service
 from ordertrail.services import ingest as ingest_service
 from ordertrail.services import replay as replay_service
+from ordertrail.services.consumer import HandlerRegistry
 from ordertrail.services.keys import Principal
+from ordertrail.services.messaging import (
+    Broker,
+    ConsumerUnitOfWork,
+    DeadLetter,
+    DeadLetterStore,
+    Handler,
+    RelayLock,
+    RetryPolicy,
+)
+from ordertrail.services.milestone_log import MilestoneLogHandler
 from ordertrail.services.ports import (
     Clock,
     EventLog,
@@ -33,11 +49,42 @@ from ordertrail.services.ports import (
     OrderQueries,
     UnitOfWork,
 )
+from ordertrail.services.relay import RelayConfig
 from ordertrail.services.replay import ReplayResult
 from ordertrail.services.results import IngestResult
 
 DEFAULT_DATABASE = Path("ordertrail.db")
 REQUEST_BODY_MAX_BYTES = 8 * 1024 * 1024
+
+
+def _flag(value: str) -> bool:
+    flags = {"1": True, "true": True, "yes": True, "on": True}
+    flags |= {"0": False, "false": False, "no": False, "off": False}
+    if value.strip().lower() not in flags:
+        raise ValueError(f"{value!r} is not a yes/no value (use true or false)")
+    return flags[value.strip().lower()]
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+# Settings field <- environment variable, parsed by. The defaults live on the fields.
+ENVIRONMENT: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
+    ("request_body_max_bytes", "ORDERTRAIL_REQUEST_BODY_MAX_BYTES", int),
+    ("broker_url", "ORDERTRAIL_BROKER_URL", str),
+    ("relay_batch_size", "ORDERTRAIL_RELAY_BATCH_SIZE", int),
+    ("relay_linger_s", "ORDERTRAIL_RELAY_LINGER_S", float),
+    ("relay_poll_s", "ORDERTRAIL_RELAY_POLL_S", float),
+    ("worker_batch_size", "ORDERTRAIL_WORKER_BATCH_SIZE", int),
+    ("worker_poll_s", "ORDERTRAIL_WORKER_POLL_S", float),
+    ("worker_lease_s", "ORDERTRAIL_WORKER_LEASE_S", float),
+    ("retry_attempts_max", "ORDERTRAIL_RETRY_ATTEMPTS_MAX", int),
+    ("retry_backoff_initial_s", "ORDERTRAIL_RETRY_BACKOFF_INITIAL_S", float),
+    ("retry_backoff_max_s", "ORDERTRAIL_RETRY_BACKOFF_MAX_S", float),
+    ("embedded_workers", "ORDERTRAIL_EMBEDDED_WORKERS", _flag),
+    ("handlers", "ORDERTRAIL_HANDLERS", _names),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +93,28 @@ class Settings:
 
     database_url: str
     request_body_max_bytes: int = REQUEST_BODY_MAX_BYTES
+    broker_url: str = DEFAULT_BROKER_URL
+    relay_batch_size: int = 500
+    relay_linger_s: float = 0.0
+    # How long an idle relay or worker waits before looking again.
+    relay_poll_s: float = 0.5
+    worker_poll_s: float = 0.5
+    worker_batch_size: int = 50
+    # A worker that holds a delivery longer than this is presumed dead: the message is offered
+    # again. Keep it above the slowest handler's time for a whole batch.
+    worker_lease_s: float = 60.0
+    retry_attempts_max: int = 8
+    retry_backoff_initial_s: float = 1.0
+    retry_backoff_max_s: float = 600.0
+    # `serve` runs the relay and both lanes' workers beside the API.
+    embedded_workers: bool = True
+    # Extra consumers, as "module:factory"; each factory is called with clock= and returns one.
+    handlers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("relay_poll_s", "worker_poll_s"):
+            if not 0 < getattr(self, name) <= 60:
+                raise ValueError(f"{name} must be between 0 and 60 seconds")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -53,17 +122,46 @@ class Settings:
         values: dict[str, Any] = {
             "database_url": env.get("ORDERTRAIL_DATABASE_URL")
             or sqlite_url(DEFAULT_DATABASE.resolve()),
-            "request_body_max_bytes": int(
-                env.get("ORDERTRAIL_REQUEST_BODY_MAX_BYTES", REQUEST_BODY_MAX_BYTES)
-            ),
         }
+        for name, variable, parse in ENVIRONMENT:
+            if env.get(variable):
+                try:
+                    values[name] = parse(env[variable])
+                except ValueError as error:
+                    raise ValueError(f"{variable}: {error}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @property
+    def relay(self) -> RelayConfig:
+        return RelayConfig(batch_size=self.relay_batch_size, linger_s=self.relay_linger_s)
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts_max=self.retry_attempts_max,
+            backoff_initial_s=self.retry_backoff_initial_s,
+            backoff_max_s=self.retry_backoff_max_s,
+        )
 
 
 def database_url_for(value: str) -> str:
     """Accept a URL or a plain file path (an SQLite database) from the command line."""
     return value if "://" in value else sqlite_url(Path(value).resolve())
+
+
+@dataclass(slots=True)
+class Pipeline:
+    """The event pipeline's wired parts: what the relay, the workers and the DLQ commands use."""
+
+    broker: Broker
+    outbox: SqlOutboxStore
+    relay_lock: Callable[[], RelayLock]
+    registry: HandlerRegistry
+    uow_factory: Callable[[], ConsumerUnitOfWork]
+    dead_letters: DeadLetterStore
+    relay: RelayConfig
+    retry: RetryPolicy
 
 
 @dataclass(slots=True)
@@ -79,6 +177,7 @@ class Ordertrail:
     import_log: ImportLog
     clock: Clock
     new_id: Callable[[], str]
+    pipeline: Pipeline
 
     def ingest(self, *, raw_events: Sequence[Any], principal: Principal) -> list[IngestResult]:
         return ingest_service.ingest(
@@ -122,6 +221,32 @@ class Ordertrail:
             order_id=order_id,
         )
 
+    def dead_letter(self, *, tenant_id: str, dead_letter_id: int) -> DeadLetter:
+        return dead_letter_service.show_dead_letter(
+            store=self.pipeline.dead_letters, tenant_id=tenant_id, dead_letter_id=dead_letter_id
+        )
+
+    async def replay_dead_letter(
+        self, *, tenant_id: str, dead_letter_id: int, actor: str
+    ) -> DeadLetter:
+        return await dead_letter_service.replay_dead_letter(
+            store=self.pipeline.dead_letters,
+            publisher=self.pipeline.broker,
+            tenant_id=tenant_id,
+            dead_letter_id=dead_letter_id,
+            actor=actor,
+            now=self.clock.now(),
+        )
+
+    def purge_dead_letter(self, *, tenant_id: str, dead_letter_id: int, actor: str) -> DeadLetter:
+        return dead_letter_service.purge_dead_letter(
+            store=self.pipeline.dead_letters,
+            tenant_id=tenant_id,
+            dead_letter_id=dead_letter_id,
+            actor=actor,
+            now=self.clock.now(),
+        )
+
     def database_ok(self) -> bool:
         try:
             with self.engine.connect() as connection:
@@ -134,6 +259,39 @@ class Ordertrail:
         self.engine.dispose()
 
 
+def _plugin(path: str, *, clock: Clock) -> Handler:
+    """Build a consumer from "module:factory" (ORDERTRAIL_HANDLERS)."""
+    module_name, separator, attribute = path.partition(":")
+    if not separator:
+        raise ValueError(f"ORDERTRAIL_HANDLERS entry {path!r} must read module:factory")
+    factory = getattr(importlib.import_module(module_name), attribute)
+    handler: Handler = factory(clock=clock)
+    return handler
+
+
+def _pipeline(
+    *, settings: Settings, engine: Engine, clock: Clock, handlers: Sequence[Handler]
+) -> Pipeline:
+    broker = make_broker(
+        BrokerContext(
+            url=settings.broker_url, engine=engine, clock=clock, lease_s=settings.worker_lease_s
+        )
+    )
+    registry = HandlerRegistry([MilestoneLogHandler(clock=clock), *handlers])
+    for path in settings.handlers:
+        registry.register(_plugin(path, clock=clock))
+    return Pipeline(
+        broker=broker,
+        outbox=SqlOutboxStore(engine),
+        relay_lock=lambda: relay_lock_for(engine),
+        registry=registry,
+        uow_factory=lambda: SqlUnitOfWork(engine),
+        dead_letters=SqlDeadLetterStore(engine),
+        relay=settings.relay,
+        retry=settings.retry,
+    )
+
+
 def bootstrap(
     *,
     settings: Settings,
@@ -141,11 +299,17 @@ def bootstrap(
     clock: Clock | None = None,
     new_id: Callable[[], str] | None = None,
     migrate: bool = True,
+    handlers: Sequence[Handler] = (),
 ) -> Ordertrail:
-    """Wire the application. Applies migrations first unless `migrate` is False."""
+    """Wire the application. Applies migrations first unless `migrate` is False.
+
+    `handlers` are consumers added to the registry beside the built-in milestone log (and any
+    named in the settings); each lane's workers run the ones that consume that lane.
+    """
     engine = engine or make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
+    clock = clock or SystemClock()
     return Ordertrail(
         settings=settings,
         engine=engine,
@@ -154,6 +318,7 @@ def bootstrap(
         keys=SqlKeyStore(engine),
         event_log=SqlEventLog(engine),
         import_log=SqlImportLog(engine),
-        clock=clock or SystemClock(),
+        clock=clock,
         new_id=new_id or new_uuid,
+        pipeline=_pipeline(settings=settings, engine=engine, clock=clock, handlers=handlers),
     )

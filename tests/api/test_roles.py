@@ -40,6 +40,11 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("GET", "/v1/schemas", None, 200),
         ("GET", "/v1/schemas/order.placed/2", None, 200),
     ],
+    Action.DLQ_READ: [("GET", "/v1/dlq", None, 200), ("GET", "/v1/dlq/999", None, 404)],
+    Action.DLQ_MANAGE: [
+        ("POST", "/v1/dlq/999/replay", None, 404),
+        ("POST", "/v1/dlq/999/purge", None, 404),
+    ],
 }
 # Actions no HTTP endpoint performs, with the reason; a new endpoint for one must move it above.
 WITHOUT_ENDPOINT = {
@@ -72,6 +77,9 @@ def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
             "/v1/quarantine/q-unknown/replay",
         ),
         ("GET", "/v1/schemas/{event_type}/{version}"): ("GET", "/v1/schemas/order.placed/2"),
+        ("GET", "/v1/dlq/{dead_letter_id}"): ("GET", "/v1/dlq/999"),
+        ("POST", "/v1/dlq/{dead_letter_id}/replay"): ("POST", "/v1/dlq/999/replay"),
+        ("POST", "/v1/dlq/{dead_letter_id}/purge"): ("POST", "/v1/dlq/999/purge"),
     }
     public = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
     assert {templated.get(route, route) for route in served if route[1] not in public} == walked

@@ -22,6 +22,8 @@ class Action(StrEnum):
     QUARANTINE_REPLAY = "quarantine:replay"
     SCHEMAS_READ = "schemas:read"
     KEYS_MANAGE = "keys:manage"
+    DLQ_READ = "dlq:read"
+    DLQ_MANAGE = "dlq:manage"
 
 
 R = Role
@@ -37,6 +39,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.QUARANTINE_REPLAY: frozenset({R.ADMIN, R.INTEGRATION, R.FULFILMENT}),
     Action.SCHEMAS_READ: EVERYONE,
     Action.KEYS_MANAGE: frozenset({R.ADMIN}),
+    # Dead letters hold whole messages of any kind and replaying one re-runs consumers.
+    Action.DLQ_READ: frozenset({R.ADMIN}),
+    Action.DLQ_MANAGE: frozenset({R.ADMIN}),
 }
 
 

@@ -164,6 +164,8 @@ outbox = Table(
     Column("traceparent", String(55), nullable=True, comment="W3C trace context of the ingest."),
     UniqueConstraint("tenant_id", "event_id"),
     Index(None, "published_at", "id"),
+    # The relay scans each lane's unpublished rows in id order, critical first.
+    Index(None, "lane", "published_at", "id"),
     comment="Transactional outbox: one milestone message per accepted event.",
 )
 
@@ -231,6 +233,8 @@ queue_messages = Table(
     # Publishing the same message twice (a relay retry after a lost confirm) enqueues it once.
     UniqueConstraint("lane", "message_id"),
     Index(None, "lane", "available_at", "id"),
+    # Per-order ordering: "is an earlier message of this order still in the lane?" is a probe.
+    Index(None, "lane", "tenant_id", "order_id", "id"),
     comment="The embedded (db://) broker: one row per message waiting for a consumer.",
 )
 
@@ -279,6 +283,24 @@ dead_letter_replays = Table(
     Column("replayed_at", UtcDateTime, nullable=False),
     Index(None, "tenant_id", "dead_letter_id"),
     comment="Append-only: who replayed which dead letter, and when.",
+)
+
+milestone_log = Table(
+    "milestone_log",
+    metadata,
+    Column("id", Sequence64, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("consumer", String(100), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("order_id", String(128), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, comment="When ingest wrote the outbox row."),
+    Column("handled_at", UtcDateTime, nullable=False, comment="When the consumer handled it."),
+    # No unique key of its own: the consumer's inbox row, in the same transaction, is the key.
+    Index(None, "tenant_id", "order_id", "id"),
+    Index(None, "lane", "handled_at"),
+    comment="The milestone log consumer: each milestone handled, with its end-to-end lag.",
 )
 
 APPEND_ONLY_TABLES = ("events", "transitions", "dead_letter_replays")

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
 
 from ordertrail.adapters.db.engine import WRITE_OPTION
+from ordertrail.adapters.db.inbox import SqlInbox
+from ordertrail.adapters.db.milestone_log import SqlMilestoneLog
 from ordertrail.adapters.db.order_store import SqlOrderRepository
+from ordertrail.services.messaging import Inbox, MilestoneLog
+from ordertrail.services.ports import OrderRepository
 
 
 class SqlUnitOfWork:
+    # Typed as the ports so the unit of work satisfies UnitOfWork and ConsumerUnitOfWork.
+    orders: OrderRepository
+    inbox: Inbox
+    milestone_log: MilestoneLog
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._connection: Connection | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> Self:
         self._connection = self._engine.connect().execution_options(**{WRITE_OPTION: True})
         self._connection.begin()
+        self._after_commit = []
         self.orders = SqlOrderRepository(self._connection)
+        self.inbox = SqlInbox(self._connection)
+        self.milestone_log = SqlMilestoneLog(self._connection)
         return self
 
     def __exit__(
@@ -30,6 +44,7 @@ class SqlUnitOfWork:
     ) -> None:
         connection = self._connection
         self._connection = None
+        self._after_commit = []
         if connection is None:
             return
         try:
@@ -42,3 +57,11 @@ class SqlUnitOfWork:
         if self._connection is None:
             raise RuntimeError("commit outside the unit of work")
         self._connection.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        if self._connection is None:
+            raise RuntimeError("after_commit outside the unit of work")
+        self._after_commit.append(callback)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from ordertrail import __version__
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.api import (
+    routes_dlq,
     routes_events,
     routes_meta,
     routes_orders,
@@ -14,6 +18,7 @@ from ordertrail.entrypoints.api import (
 )
 from ordertrail.entrypoints.api.errors import install_error_handlers
 from ordertrail.entrypoints.api.limits import BodySizeLimit
+from ordertrail.entrypoints.workers.embedded import EmbeddedPipeline
 
 DESCRIPTION = """
 Ordertrail keeps every order's tracked state with its append-only history and answers
@@ -26,12 +31,27 @@ and roles (`ordertrail keys create --tenant T --role R`). Errors share one shape
 """
 
 
-def create_app(ordertrail: Ordertrail) -> FastAPI:
+def create_app(ordertrail: Ordertrail, *, embedded_workers: bool = False) -> FastAPI:
+    """Build the API; with `embedded_workers` its lifespan also runs the relay and workers."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not embedded_workers:
+            yield
+            return
+        pipeline = EmbeddedPipeline(ordertrail)
+        await pipeline.start()
+        try:
+            yield
+        finally:
+            await pipeline.stop()
+
     app = FastAPI(
         title="Ordertrail",
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.ordertrail = ordertrail
     install_error_handlers(app)
@@ -39,5 +59,6 @@ def create_app(ordertrail: Ordertrail) -> FastAPI:
     app.include_router(routes_events.router)
     app.include_router(routes_orders.router)
     app.include_router(routes_quarantine.router)
+    app.include_router(routes_dlq.router)
     app.add_middleware(BodySizeLimit, max_bytes=ordertrail.settings.request_body_max_bytes)
     return app

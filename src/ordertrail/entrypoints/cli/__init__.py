@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from ordertrail.entrypoints.cli import db, docs, keys, quarantine
+from ordertrail.entrypoints.cli import db, dlq, docs, keys, quarantine
+from ordertrail.entrypoints.cli.common import err_console
 from ordertrail.entrypoints.cli.demo import demo
 from ordertrail.entrypoints.cli.importer import import_file
+from ordertrail.entrypoints.cli.relay import relay
 from ordertrail.entrypoints.cli.serve import serve
+from ordertrail.entrypoints.cli.worker import worker
+from ordertrail.services.messaging import BrokerNotAvailable
 
 app = typer.Typer(
     name="ordertrail",
@@ -18,11 +22,19 @@ app = typer.Typer(
 app.command("serve")(serve)
 app.command("demo")(demo)
 app.command("import")(import_file)
+app.command("relay")(relay)
+app.command("worker")(worker)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(docs.app, name="docs")
+app.add_typer(dlq.app, name="dlq")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except BrokerNotAvailable as error:
+        # A configuration mistake, not a crash: say what to change, without a traceback.
+        err_console.print(f"[bold red]error:[/] {error}")
+        raise SystemExit(2) from None

@@ -1,0 +1,51 @@
+"""Embedded mode: the relay and both lanes' workers as background tasks of the API's event loop.
+
+`ordertrail serve` starts them with the application's lifespan and stops them with it, so one
+process with no other server moves every accepted event to its consumers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ordertrail.bootstrap import Ordertrail
+from ordertrail.entrypoints.workers.relay import run_relay
+from ordertrail.entrypoints.workers.worker import run_worker
+from ordertrail.services.messaging import LANES
+
+logger = logging.getLogger("ordertrail.embedded")
+
+STOP_TIMEOUT_S = 15.0
+
+
+class EmbeddedPipeline:
+    def __init__(self, app: Ordertrail) -> None:
+        self._app = app
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[object]] = []
+
+    async def start(self) -> None:
+        self._stop = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(run_relay(app=self._app, stop=self._stop), name="relay"),
+            asyncio.create_task(
+                run_worker(app=self._app, lanes=LANES, stop=self._stop), name="workers"
+            ),
+        ]
+
+    async def stop(self) -> None:
+        """Let the loops finish their current batch, then return; cancel them past a timeout."""
+        self._stop.set()
+        if not self._tasks:
+            return
+        done, pending = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_S)
+        for task in pending:
+            logger.warning(
+                "%s did not stop within %s s; cancelling it", task.get_name(), STOP_TIMEOUT_S
+            )
+            task.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                logger.error("%s ended with an error", task.get_name(), exc_info=task.exception())
+        self._tasks = []
