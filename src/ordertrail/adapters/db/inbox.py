@@ -14,9 +14,10 @@ from ordertrail.services.messaging import Message
 # concurrent insert of the same key waits for the other transaction, then does nothing if that
 # one committed. Built once per dialect (keyed by "is this PostgreSQL").
 _RECORD = {
-    postgres: (postgresql.insert if postgres else sqlite.insert)(inbox).on_conflict_do_nothing(
-        index_elements=["consumer", "message_id"]
-    )
+    # RETURNING says whether a row went in; psycopg reports no rowcount for this statement.
+    postgres: (postgresql.insert if postgres else sqlite.insert)(inbox)
+    .on_conflict_do_nothing(index_elements=["consumer", "message_id"])
+    .returning(inbox.c.message_id)
     for postgres in (False, True)
 }
 
@@ -36,4 +37,4 @@ class SqlInbox:
                 "processed_at": processed_at,
             },
         )
-        return result.rowcount == 1
+        return result.first() is not None
