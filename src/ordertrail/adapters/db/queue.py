@@ -114,6 +114,11 @@ class SqlQueue:
             .order_by(q.c.id)
             .limit(limit)
         )
+        # An idle worker looks without the write lock first: on SQLite a claim takes the
+        # database's single write lock, which ingest needs far more than an empty poll does.
+        with self._engine.connect() as connection:
+            if connection.execute(query.with_only_columns(q.c.id)).first() is None:
+                return []
         if self._postgres:
             query = query.with_for_update(skip_locked=True, of=q)
         lease = _owner()
