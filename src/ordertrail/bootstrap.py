@@ -29,6 +29,7 @@ from ordertrail.adapters.db.uow import SqlUnitOfWork
 from ordertrail.services import dead_letters as dead_letter_service
 from ordertrail.services import ingest as ingest_service
 from ordertrail.services import replay as replay_service
+from ordertrail.services.consumer import BATCH_SIZE_MAX as CONSUMER_BATCH_SIZE_MAX
 from ordertrail.services.consumer import HandlerRegistry
 from ordertrail.services.keys import Principal
 from ordertrail.services.messaging import (
@@ -115,6 +116,8 @@ class Settings:
         for name in ("relay_poll_s", "worker_poll_s"):
             if not 0 < getattr(self, name) <= 60:
                 raise ValueError(f"{name} must be between 0 and 60 seconds")
+        if not 1 <= self.worker_batch_size <= CONSUMER_BATCH_SIZE_MAX:
+            raise ValueError(f"worker_batch_size must be between 1 and {CONSUMER_BATCH_SIZE_MAX}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
