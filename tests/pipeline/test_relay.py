@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
-from ordertrail.adapters.db.outbox_store import relay_lock_for
+from ordertrail.adapters.db.outbox_store import RELAY_LOCK_KEY, relay_lock_for
 from ordertrail.adapters.db.tables import outbox
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.workers.relay import RelayBusy, run_relay
@@ -218,3 +218,31 @@ def test_a_single_lane_round_with_nothing_to_do_publishes_nothing(papp):
         )
         == 0
     )
+
+
+@pytest.mark.postgres
+def test_a_relay_that_lost_its_database_session_knows_it_no_longer_leads(pg_engine):
+    leader, standby = relay_lock_for(pg_engine), relay_lock_for(pg_engine)
+    assert leader.acquire()
+    assert leader.still_held()
+    with pg_engine.connect() as admin:
+        admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                "WHERE locktype = 'advisory' AND objid = :key"
+            ),
+            {"key": RELAY_LOCK_KEY},
+        )
+    assert not leader.still_held()
+    assert standby.acquire()
+    standby.release()
+    leader.release()
+
+
+def test_a_released_lock_is_no_longer_held(engine):
+    lock = relay_lock_for(engine)
+    assert not lock.still_held()
+    assert lock.acquire()
+    assert lock.still_held()
+    lock.release()
+    assert not lock.still_held()

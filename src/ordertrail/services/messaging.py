@@ -123,6 +123,10 @@ class RelayLock(Protocol):
         """Take the lock if it is free; say whether this process now holds it."""
         ...
 
+    def still_held(self) -> bool:
+        """Say whether the lock is still ours (a lost database session loses it)."""
+        ...
+
     def release(self) -> None: ...
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from ordertrail.adapters.db.engine import WRITE_OPTION
 from ordertrail.adapters.db.tables import outbox
@@ -95,6 +96,25 @@ class PostgresRelayLock:
         self._connection = connection
         return True
 
+    def still_held(self) -> bool:
+        if self._connection is None:
+            return False
+        try:
+            held = self._connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND pid = pg_backend_pid() AND objid = :key"
+                ),
+                {"key": RELAY_LOCK_KEY},
+            ).scalar_one()
+            self._connection.commit()
+        except DBAPIError:
+            # The session is gone, and the server released its lock with it.
+            connection, self._connection = self._connection, None
+            connection.invalidate()
+            return False
+        return bool(held)
+
     def release(self) -> None:
         connection, self._connection = self._connection, None
         if connection is None:
@@ -129,6 +149,10 @@ class SqliteRelayLock:
         os.write(fd, json.dumps({"pid": os.getpid()}).encode())
         self._fd = fd
         return True
+
+    def still_held(self) -> bool:
+        # A flock lasts as long as the open file; only release() or death ends it.
+        return self._fd is not None
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
