@@ -38,6 +38,7 @@ from ordertrail.services.messaging import (
     DeadLetter,
     DeadLetterStore,
     Handler,
+    OutboxStore,
     RelayLock,
     RetryPolicy,
 )
@@ -158,7 +159,7 @@ class Pipeline:
     """The event pipeline's wired parts: what the relay, the workers and the DLQ commands use."""
 
     broker: Broker
-    outbox: SqlOutboxStore
+    outbox: OutboxStore
     relay_lock: Callable[[], RelayLock]
     registry: HandlerRegistry
     uow_factory: Callable[[], ConsumerUnitOfWork]

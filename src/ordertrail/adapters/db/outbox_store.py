@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from ordertrail.adapters.db.engine import WRITE_OPTION
@@ -59,16 +59,6 @@ class SqlOutboxStore:
         with self._engine.connect().execution_options(**{WRITE_OPTION: True}) as connection:
             connection.execute(statement)
             connection.commit()
-
-    def backlog(self) -> dict[str, int]:
-        """Unpublished rows per lane, for operators."""
-        query = (
-            select(outbox.c.lane, func.count())
-            .where(outbox.c.published_at.is_(None))
-            .group_by(outbox.c.lane)
-        )
-        with self._engine.connect() as connection:
-            return {lane: int(n) for lane, n in connection.execute(query)}
 
 
 class PostgresRelayLock:

@@ -18,7 +18,6 @@ import socket
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -192,13 +191,3 @@ class SqlQueue:
             )
             connection.execute(delete(q).where(q.c.id == row_id))
             connection.commit()
-
-    def depth(self) -> dict[str, Any]:
-        """Messages waiting per lane, and how many of them are waiting for a retry."""
-        q = queue_messages
-        query = select(q.c.lane, func.count(), func.count(q.c.first_failed_at)).group_by(q.c.lane)
-        with self._engine.connect() as connection:
-            return {
-                lane: {"queued": int(total), "retrying": int(retrying)}
-                for lane, total, retrying in connection.execute(query)
-            }
