@@ -16,6 +16,7 @@ from ordertrail.entrypoints.cli.relay import (
     stop_on_signals,
 )
 from ordertrail.entrypoints.workers.worker import run_worker
+from ordertrail.services.consumer import ConsumeReport
 from ordertrail.services.messaging import LANES
 
 Lane = StrEnum("Lane", {lane.upper(): lane for lane in LANES})  # type: ignore[misc]
@@ -35,7 +36,7 @@ def worker(
     app = open_app(database)
     configure_logging()
 
-    async def main() -> dict:
+    async def main() -> dict[str, ConsumeReport]:
         stop = asyncio.Event()
         stop_on_signals(stop)
         return await run_worker(app=app, lanes=lanes, stop=stop, once=once, max_seconds=max_seconds)

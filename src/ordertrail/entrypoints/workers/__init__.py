@@ -20,7 +20,7 @@ def deadline_for(max_seconds: float | None) -> float | None:
 
 def error_backoff_s(failures: int) -> float:
     """Seconds to wait after `failures` consecutive failed rounds."""
-    return min(ERROR_BACKOFF_S_MAX, 0.5 * 2 ** (failures - 1))
+    return float(min(ERROR_BACKOFF_S_MAX, 0.5 * 2 ** (failures - 1)))
 
 
 async def pause(stop: asyncio.Event, *, seconds: float, deadline: float | None) -> bool:
