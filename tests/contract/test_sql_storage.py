@@ -176,28 +176,19 @@ class TestPostgresConcurrency:
             statuses = connection.execute(text("SELECT DISTINCT status FROM orders")).scalars()
             assert set(statuses) == {"completed"}
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG services/ingest.py: find_events runs before load_orders takes the row locks, "
-        "so an event another transaction commits in between is re-applied to the fresh order "
-        "and quarantined (here duplicate_shipment) instead of answered as a duplicate",
-    )
-    def test_an_event_committed_between_the_duplicate_check_and_the_lock_is_a_duplicate(
+    def test_an_event_another_batch_commits_just_before_the_lock_is_answered_as_a_duplicate(
         self, pg_engine
     ):
+        # Ingest locks the order first and looks up event ids second, so whatever committed
+        # before the lock is visible to the lookup. (The other batch cannot commit after the
+        # lock: it would wait for it.)
         run(pg_engine, [placed(event_id="e-1")])
         shipment = dispatched("S1", qty(l1=1), event_id="e-2", minutes=1)
-        hooks = {"after_find_events": lambda: run(pg_engine, [shipment])}
+        hooks = {"before_load_orders": lambda: run(pg_engine, [shipment])}
         (result,) = run(pg_engine, [shipment], uow=lambda: HookedUnitOfWork(pg_engine, hooks))
         assert stored_event_ids(pg_engine) == ["e-1", "e-2"]
         assert (result.outcome, result.error_code) == (Outcome.DUPLICATE, None)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG adapters/db/order_store.py: a deadlock between two writers (SQLSTATE 40P01) "
-        "escapes as psycopg DeadlockDetected instead of ConcurrentWrite, so ingest does not "
-        "retry and the client gets a 500",
-    )
     def test_two_batches_writing_the_same_new_events_in_opposite_orders_never_deadlock(
         self, pg_engine
     ):
@@ -236,6 +227,8 @@ class HookedUnitOfWork(SqlUnitOfWork):
                 return found
 
             def load_orders(self, **kwargs):
+                if hook := hooks.pop("before_load_orders", None):
+                    hook()
                 return repository.load_orders(**kwargs)
 
             def write(self, **kwargs):

@@ -29,3 +29,30 @@ def canonical_json(value: Any) -> str:
 def sha256_hex(text: str) -> str:
     """Return the lowercase hex SHA-256 of a text's UTF-8 bytes."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class NotCanonicalJson(ValueError):
+    """Text that is not JSON, or JSON that cannot be stored as canonical UTF-8 JSON."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NotCanonicalJson(f"{name} is not a JSON value")
+
+
+def parse_strict_json(text: str | bytes) -> Any:
+    """Parse RFC 8259 JSON that can be stored and checksummed as canonical JSON, or raise.
+
+    Python's parser is laxer than JSON: it accepts NaN and Infinity, turns 1e400 into infinity,
+    and lets lone surrogate escapes through. None of those has a canonical form or a UTF-8
+    encoding, so they are refused here, where the caller can still quarantine the raw text.
+    """
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+        canonical_json(value).encode("utf-8")
+    except RecursionError:
+        raise NotCanonicalJson("the JSON is nested too deeply") from None
+    except NotCanonicalJson:
+        raise
+    except ValueError as error:
+        raise NotCanonicalJson(str(error)) from None
+    return value

@@ -9,6 +9,7 @@ ConcurrentWrite and a retry of the whole batch.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,8 +83,15 @@ def ingest(
 
 
 def _screen(index: int, raw: Any, *, tenant_id: str, now: datetime) -> _Candidate:
-    body = canonical_json(raw)
-    checksum = sha256_hex(body)
+    try:
+        body = canonical_json(raw)
+        checksum = sha256_hex(body)
+    except (ValueError, TypeError, RecursionError) as error:
+        # A value with no canonical form (infinity, a lone surrogate) cannot be checksummed;
+        # keep an ASCII rendering of it in quarantine rather than failing the whole batch.
+        body = json.dumps(raw, ensure_ascii=True, default=repr, check_circular=False)
+        rejection = SchemaRejected("malformed_json", f"the event is not canonical JSON: {error}")
+        return _Candidate(index, raw, body, sha256_hex(body), None, rejection)
     try:
         event = parse_event(raw, now=now)
         if event.tenant_id != tenant_id:
@@ -109,8 +117,11 @@ def _apply(
     changes = Changes()
     results: list[IngestResult] = []
     with uow_factory() as uow:
-        stored = uow.orders.find_events(tenant_id=tenant_id, event_ids={e.event_id for e in events})
+        # Lock the orders first (PostgreSQL: SELECT ... FOR UPDATE), then look up the event ids:
+        # an event another batch committed while we waited for the lock is then seen as the
+        # duplicate it is, instead of being applied a second time to the fresh order.
         orders = uow.orders.load_orders(tenant_id=tenant_id, order_ids={e.order_id for e in events})
+        stored = uow.orders.find_events(tenant_id=tenant_id, event_ids={e.event_id for e in events})
         loaded_versions = {order_id: order.version for order_id, order in orders.items()}
         created: dict[str, Order] = {}
         for candidate in candidates:
@@ -335,8 +346,18 @@ def _quarantine(
 
 
 def _text(value: Any) -> str | None:
-    """Keep an identifying field from a rejected event only if it is a short string."""
-    return value[:256] if isinstance(value, str) else None
+    """Keep an identifying field from a rejected event if it is a string a database can hold.
+
+    PostgreSQL text cannot contain U+0000 and UTF-8 cannot carry a lone surrogate; such a value
+    stays visible in the quarantined body, escaped, but not in the identifying column.
+    """
+    if not isinstance(value, str) or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value[:256]
 
 
 def quarantine_unparseable(

@@ -18,6 +18,8 @@ MILESTONE_SCHEMA_VERSION = 1
 CRITICAL_EVENT_TYPES = frozenset(
     {
         "order.placed",
+        # Confirmation is when the order becomes an ASC 606 contract (606-10-25-1).
+        "order.confirmed",
         "order.amended",
         "order.cancelled",
         "shipment.dispatched",

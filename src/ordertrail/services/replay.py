@@ -7,12 +7,12 @@ in the quarantine is changed; each replay attempt is itself an ingest, with its 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ordertrail.domain.canonical import NotCanonicalJson, parse_strict_json
 from ordertrail.services.ingest import BATCH_SIZE_MAX, ingest
 from ordertrail.services.ports import OrderQueries, UnitOfWorkFactory
 from ordertrail.services.results import IngestResult
@@ -65,8 +65,8 @@ def replay_quarantined(
     results: dict[str, ReplayResult] = {}
     for item in latest.values():
         try:
-            replayable.append((item["quarantine_id"], json.loads(item["body"])))
-        except json.JSONDecodeError:
+            replayable.append((item["quarantine_id"], parse_strict_json(item["body"])))
+        except NotCanonicalJson:
             results[item["quarantine_id"]] = ReplayResult(
                 item["quarantine_id"], None, "the stored body is not JSON; send a corrected event"
             )

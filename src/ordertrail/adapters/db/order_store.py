@@ -246,6 +246,26 @@ _FIND_EVENTS = {postgres: _find_events(postgres=postgres) for postgres in (False
 _LOAD_ORDERS = {postgres: _load_orders(postgres=postgres) for postgres in (False, True)}
 
 
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction lost a race and a
+# retry of the whole unit of work is the documented remedy.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+@contextmanager
+def _lost_races_as_concurrent_write(*, duplicates_too: bool) -> Iterator[None]:
+    """Turn the errors of a lost race into ConcurrentWrite, which ingest retries whole."""
+    try:
+        yield
+    except IntegrityError as error:
+        if duplicates_too:
+            raise ConcurrentWrite(str(error.orig)) from error
+        raise
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            raise ConcurrentWrite(str(error.orig)) from error
+        raise
+
+
 class SqlOrderRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -268,7 +288,10 @@ class SqlOrderRepository:
         loaded: dict[str, Order] = {}
         query = _LOAD_ORDERS[self._postgres]
         for chunk in _chunks(order_ids):
-            rows = self._connection.execute(query, {"tenant_id": tenant_id, "order_ids": chunk})
+            with _lost_races_as_concurrent_write(duplicates_too=False):
+                rows = self._connection.execute(
+                    query, {"tenant_id": tenant_id, "order_ids": chunk}
+                ).all()
             for row in rows:
                 loaded[row.order_id] = order_from_state(
                     tenant_id=tenant_id,
@@ -280,10 +303,8 @@ class SqlOrderRepository:
         return loaded
 
     def write(self, *, changes: Changes, now: datetime) -> None:
-        try:
+        with _lost_races_as_concurrent_write(duplicates_too=True):
             self._write(changes=changes, now=now)
-        except IntegrityError as error:
-            raise ConcurrentWrite(str(error.orig)) from error
 
     def _write(self, *, changes: Changes, now: datetime) -> None:
         if changes.events:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from ordertrail.domain.canonical import parse_strict_json
 from ordertrail.services.batch_import import SourceRecord
 
 # One event is a few kilobytes; a line this long is not an event. It is quarantined, shortened.
@@ -36,21 +36,6 @@ LINE_ENDINGS = ("\n", "\r")
 
 class BatchFileError(ValueError):
     """The file as a whole cannot be read in its format; nothing in it is applied."""
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def strict_json(text: str) -> Any:
-    """Parse RFC 8259 JSON that can be stored as UTF-8 canonical JSON, or raise ValueError.
-
-    Python's parser also accepts NaN and Infinity and lone surrogate escapes; ingest could neither
-    checksum nor store those, so they are refused here, where the line can still be quarantined.
-    """
-    value = json.loads(text, parse_constant=_refuse_constant)
-    json.dumps(value, ensure_ascii=False).encode("utf-8")
-    return value
 
 
 def _shortened(text: str) -> str:
@@ -95,7 +80,7 @@ def _jsonl_record(line_number: int, raw: bytes) -> SourceRecord:
     if line_number == 1:
         text = text.removeprefix("\ufeff")
     try:
-        event = strict_json(text)
+        event = parse_strict_json(text)
     # ValueError covers JSONDecodeError, refused constants, lone surrogates and integers over
     # Python's digit limit; RecursionError is a value nested deeper than the parser follows.
     except (ValueError, RecursionError) as error:
@@ -191,7 +176,7 @@ def _csv_record(line_number: int, header: list[str], row: list[str], text: str) 
         return undecodable("the row is not UTF-8")
     values = dict(zip(header, row, strict=True))
     try:
-        payload = strict_json(values["payload"])
+        payload = parse_strict_json(values["payload"])
     except (ValueError, RecursionError) as error:
         return undecodable(f"the payload column is not valid JSON ({error})")
     event: dict[str, Any] = {column: values[column] for column in CSV_ENVELOPE_COLUMNS}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from ordertrail.domain.canonical import NotCanonicalJson, parse_strict_json
 from ordertrail.domain.orders.events import Envelope
 from ordertrail.entrypoints.api.auth import container, require
 from ordertrail.entrypoints.api.errors import ApiError
@@ -48,19 +48,6 @@ def _request_body(schema: dict[str, Any], *, example: Any) -> dict[str, Any]:
     }
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _parse_json(raw: bytes) -> Any:
-    """Parse strict JSON (RFC 8259) that can be stored as canonical UTF-8 JSON, or raise."""
-    value = json.loads(raw, parse_constant=_refuse_constant)
-    # A lone surrogate escape ("\ud800") parses but cannot be encoded as UTF-8, so it could
-    # be neither checksummed nor stored; find it now, while the body can still be quarantined.
-    json.dumps(value, ensure_ascii=False).encode("utf-8")
-    return value
-
-
 async def _quarantine_body(
     request: Request, principal: Principal, *, code: str, message: str
 ) -> str:
@@ -80,10 +67,8 @@ async def _json_body(request: Request, principal: Principal) -> Any:
     """Read the body as JSON; a body that is not JSON is quarantined before the 422 answer."""
     raw = await request.body()
     try:
-        return _parse_json(raw)
-    # ValueError covers JSONDecodeError, Unicode errors and integers over Python's digit limit;
-    # RecursionError is a body nested deeper than the parser can follow.
-    except (ValueError, RecursionError) as error:
+        return parse_strict_json(raw)
+    except NotCanonicalJson as error:
         quarantine_id = await _quarantine_body(
             request,
             principal,
