@@ -41,6 +41,7 @@ from ordertrail.adapters.db.engine import make_engine
 from ordertrail.bootstrap import Settings, bootstrap
 from ordertrail.domain.canonical import canonical_json
 from ordertrail.domain.orders import Order, order_from_state, order_to_state
+from ordertrail.entrypoints.cli.common import settle_heap
 from ordertrail.services import ingest as ingest_service
 from ordertrail.services.keys import Principal
 from ordertrail.services.ports import (
@@ -87,6 +88,8 @@ class OrdertrailContender(Contender):
             clock=FixedClock(now),
             new_id=new_uuid,
         )
+        # As the CLI entry points do after bootstrap (entrypoints/cli/common.settle_heap).
+        settle_heap()
 
     def ingest(self, batch: Batch) -> None:
         results = self._app.ingest(raw_events=batch, principal=PRINCIPAL)

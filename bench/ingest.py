@@ -36,6 +36,11 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
+if __package__ in (None, ""):
+    # Run as a script (`python bench/ingest.py`): make the repository root importable so the
+    # `bench` package resolves as it does under `python -m bench.ingest`.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from bench.contenders import (
     Batch,
     BatchRows,

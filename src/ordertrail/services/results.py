@@ -23,7 +23,8 @@ HTTP_STATUS: dict[Outcome, int] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is built per event on the hot path (see services/ports.py).
+@dataclass(slots=True)
 class IngestResult:
     index: int
     outcome: Outcome

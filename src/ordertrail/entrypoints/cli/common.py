@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import getpass
 from typing import Annotated
 
@@ -31,7 +32,20 @@ def settings_for(database: str | None) -> Settings:
 
 
 def open_app(database: str | None, *, migrate: bool = True) -> Ordertrail:
-    return bootstrap(settings=settings_for(database), migrate=migrate)
+    app = bootstrap(settings=settings_for(database), migrate=migrate)
+    settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """Collect start-up garbage, then exempt the long-lived survivors from cyclic GC scans.
+
+    Everything alive now (modules, the app, its engine, pydantic validators) lives as long as the
+    process; scanning it on every full collection cost batched ingest about a tenth of its time
+    and doubled its p99 latency.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def fail(message: str, *, code: int = 1) -> typer.Exit:
