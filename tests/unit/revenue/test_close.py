@@ -8,7 +8,13 @@ import pytest
 
 from ordertrail.domain.ledger import ALL_OPEN, ClosedPeriod, PeriodCalendar, month_index
 from ordertrail.domain.revenue.close import CloseItem, close_items_of, close_period, positions_of
-from ordertrail.domain.revenue.facts import ClosePeriod, IssueInvoice, RecordProgress
+from ordertrail.domain.revenue.facts import (
+    ClosePeriod,
+    IssueInvoice,
+    LineQuantities,
+    RecordFulfilment,
+    RecordProgress,
+)
 from tests.unit.revenue.builders import catalogs, contract, order, run, service
 
 SUPPORT = catalogs(
@@ -128,3 +134,16 @@ def test_close_entries_balance_and_post_on_the_last_day_of_the_period():
     for entry in result.entries():
         assert sum(p.amount_minor for p in entry.postings) == 0
         assert entry.posted_on == entry.occurred_on == date(2024, 2, 29)
+
+
+def test_a_close_run_again_after_a_late_fact_posts_the_new_amount_under_a_new_id():
+    cats = catalogs(("W", (service("care", service_starts="delivery"),), {"care": 3_100}))
+    state = contract(cats, order(("1", "W", 1, 3_100)))
+    state, first = run(state, ClosePeriod("2024-01"))
+    late = RecordFulfilment("d", date(2024, 1, 1), (LineQuantities("1", shipped=1, delivered=1),))
+    state, _ = run(state, late)
+    state, again = run(state, ClosePeriod("2024-01"))
+    _, third = run(state, ClosePeriod("2024-01"))
+    assert first == []
+    assert [e.cause_event_id for e in again] == ["close:2024-01"]
+    assert third == []

@@ -269,3 +269,46 @@ def test_a_requested_catch_up_on_a_service_recognizes_the_new_price_to_date_at_o
     assert (applied.decision.rule_treatment, applied.decision.overridden) == ("prospective", True)
     assert revenue(applied.entries) == 300_00  # three months at 200 instead of 100
     assert "requested over the rules' prospective" in applied.state.versions[-1].reason
+
+
+def test_a_return_of_units_delivered_before_a_prospective_change_reverses_them_at_their_price():
+    """Policy: returns go first to the open obligation (units it transferred), then to the
+    latest terminated obligation of the same promise, valued at its average: here the 60
+    products frozen at 5,100 (after the 900 concession) come back at 85.00 each."""
+    cats, state = products_contract()
+    mod = ModifyContract(
+        "m", MOD_ON, lines=(LineChange("2", "P", 30, 80_00),), concession_minor=900_00
+    )
+    state, _ = run(state, mod, cats=cats)
+    returned = RecordFulfilment(
+        "r", date(2024, 4, 2), (LineQuantities("1", shipped=60, delivered=60, returned=1),)
+    )
+    state, entries = run(state, returned)
+    assert revenue(entries) == -85_00
+    frozen = state.obligations[0]
+    assert (frozen.returned_units, frozen.returned_minor, frozen.unrecognized_minor) == (
+        1,
+        85_00,
+        0,
+    )
+
+
+def test_units_added_to_a_fully_delivered_line_become_a_new_obligation():
+    cats = catalogs(("P", (goods(),), {"unit": 100_00}))
+    state = contract(cats, order(("1", "P", 2, 100_00), shipping_terms="fob_shipping_point"))
+    state, _ = run(state, RecordFulfilment("s", D0, (LineQuantities("1", shipped=2),)))
+    applied = apply_one(
+        state, ModifyContract("m", MOD_ON, lines=(LineChange("1", "P", 3, 100_00),)), cats=cats
+    )
+    assert applied.decision is not None
+    assert applied.decision.treatment == "prospective"
+    added = applied.state.obligations[-1]
+    assert (added.obligation_id, added.obligation.quantity, added.allocated_minor) == (
+        "1/unit@v2",
+        1,
+        100_00,
+    )
+    _, entries = run(
+        applied.state, RecordFulfilment("s2", MOD_ON, (LineQuantities("1", shipped=3),))
+    )
+    assert revenue(entries) == 100_00

@@ -81,15 +81,19 @@ def entry_id_for(
     cause_event_id: str,
     kind: str,
     reverses: str | None = None,
+    detail: str | None = None,
 ) -> str:
     """Derive an entry id from its causes: the same causes always give the same id.
+
+    `detail` distinguishes entries one cause can make more than once, such as a month-end
+    close run again after a late fact (it names the amount the close brings revenue to).
 
     The key is netstring-like (each part prefixed by its length, None as "~"), so no two
     different tuples of causes share a key; it is cheap enough for the month-end close, which
     derives a million of these.
     """
     return entry_ids_for(cause_event_id=cause_event_id, kind=kind, reverses=reverses)(
-        contract_id, obligation_id
+        contract_id, obligation_id, detail
     )
 
 
@@ -99,13 +103,13 @@ def _key_part(part: str | None) -> str:
 
 def entry_ids_for(
     *, cause_event_id: str, kind: str, reverses: str | None = None
-) -> Callable[[str, str | None], str]:
-    """Return a function of (contract_id, obligation_id) giving `entry_id_for` ids for one
-    cause and kind; the shared part of the key is built once, which the close relies on."""
-    suffix = _key_part(cause_event_id) + _key_part(kind) + _key_part(reverses)
+) -> Callable[[str, str | None, str | None], str]:
+    """Return a function of (contract_id, obligation_id, detail) giving `entry_id_for` ids for
+    one cause and kind; the shared part of the key is built once, which the close relies on."""
+    middle = _key_part(cause_event_id) + _key_part(kind) + _key_part(reverses)
 
-    def entry_id(contract_id: str, obligation_id: str | None) -> str:
-        key = _key_part(contract_id) + _key_part(obligation_id) + suffix
+    def entry_id(contract_id: str, obligation_id: str | None, detail: str | None = None) -> str:
+        key = _key_part(contract_id) + _key_part(obligation_id) + middle + _key_part(detail)
         return sha256(key.encode("utf-8")).hexdigest()[:ENTRY_ID_HEX_CHARS]
 
     return entry_id
@@ -132,6 +136,7 @@ def journal_entry(
     calendar: PeriodCalendar,
     reverses: str | None = None,
     memo: str = "",
+    detail: str | None = None,
 ) -> JournalEntry:
     """Build an entry, refusing unbalanced or malformed ones and routing around closed periods."""
     entry_id = entry_id_for(
@@ -140,6 +145,7 @@ def journal_entry(
         cause_event_id=cause_event_id,
         kind=kind,
         reverses=reverses,
+        detail=detail,
     )
     lines = tuple(postings)
     if len(lines) < 2:

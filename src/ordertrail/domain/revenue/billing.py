@@ -35,26 +35,40 @@ def issue_invoice(
     return state, [] if entry is None else [entry]
 
 
-def _concede(state: ContractState, fact: IssueCreditNote) -> tuple[ContractState, list[int]]:
-    members = [
+def _members(state: ContractState, fact: IssueCreditNote) -> list[int]:
+    named = [
         i
         for i, ob in enumerate(state.obligations)
-        if ob.active and (not fact.line_ids or ob.obligation.line_id in fact.line_ids)
+        if not fact.line_ids or ob.obligation.line_id in fact.line_ids
     ]
+    # Open obligations carry a concession; when a modification terminated them all, the
+    # terminated ones do (their revenue is what the concession reduces).
+    open_ones = [i for i in named if state.obligations[i].active]
+    return open_ones or named
+
+
+def _concede(state: ContractState, fact: IssueCreditNote) -> tuple[ContractState, list[int]]:
+    members = _members(state, fact)
     if not members:
-        raise InvalidFact(f"credit note {fact.event_id} names no open obligation")
+        raise InvalidFact(f"credit note {fact.event_id} names no obligation of the contract")
     weights = [state.obligations[i].allocated_minor for i in members]
+    if fact.amount_minor > sum(weights):
+        raise InvalidFact(
+            f"credit note {fact.event_id} of {fact.amount_minor} exceeds the "
+            f"{sum(weights)} allocated to the obligations it concerns"
+        )
     parts = allocate(
         total_minor=fact.amount_minor, weights=weights if any(weights) else [1] * len(weights)
     )
     obligations = list(state.obligations)
     for index, part in zip(members, parts, strict=True):
-        reduced = obligations[index].allocated_minor - part
-        if reduced < 0:
-            raise InvalidFact(
-                f"credit note {fact.event_id} exceeds {obligations[index].obligation_id}"
-            )
-        obligations[index] = replace(obligations[index], allocated_minor=reduced)
+        ob = obligations[index]
+        frozen = ob.frozen
+        if frozen is not None:
+            if part > frozen.revenue:
+                raise InvalidFact(f"credit note {fact.event_id} exceeds {ob.obligation_id}")
+            frozen = replace(frozen, revenue=frozen.revenue - part)
+        obligations[index] = replace(ob, allocated_minor=ob.allocated_minor - part, frozen=frozen)
     conceded = replace(
         state,
         obligations=tuple(obligations),

@@ -21,7 +21,7 @@ from ordertrail.domain.revenue.modification_change import (
     pool_allocation,
 )
 from ordertrail.domain.revenue.posting import settle_all
-from ordertrail.domain.revenue.state import ContractState, ObligationState, targets_of
+from ordertrail.domain.revenue.state import ContractState, ObligationState, root_of, targets_of
 
 
 def _changed_in_place(ob: ObligationState, line: LineFacts, term: int | None) -> ObligationState:
@@ -44,6 +44,23 @@ def _changed_in_place(ob: ObligationState, line: LineFacts, term: int | None) ->
     return replace(ob, obligation=updated)
 
 
+def _refuse_units_without_obligation(state: ContractState, change: Change) -> None:
+    """Units added to a line whose goods obligations were all terminated have nothing to
+    carry them here: they are distinct goods and call for the prospective treatment."""
+    open_roots = {root_of(ob.obligation_id) for ob in state.obligations if ob.active}
+    latest: dict[str, ObligationState] = {}
+    for ob in state.obligations:
+        if ob.obligation.timing == "point_in_time" and root_of(ob.obligation_id) not in open_roots:
+            latest[root_of(ob.obligation_id)] = ob
+    for root, ob in latest.items():
+        line = change.line(ob.obligation.line_id)
+        if line is not None and line.quantity > ob.units_offset:
+            raise InvalidFact(
+                f"{root} was terminated; units added to its line are distinct goods: "
+                "treat the modification prospectively"
+            )
+
+
 def catch_up(
     *,
     state: ContractState,
@@ -56,6 +73,7 @@ def catch_up(
     had_frozen = any(not ob.active for ob in state.obligations)
     active_before = sum(ob.allocated_minor for ob in state.obligations if ob.active)
     obligations = list(state.obligations)
+    _refuse_units_without_obligation(state, change)
     for i, ob in enumerate(obligations):
         line_id = ob.obligation.line_id
         touched = line_id in change.changed_line_ids or change.terms_by_line.get(line_id)
@@ -74,6 +92,11 @@ def catch_up(
     active = [i for i, ob in enumerate(obligations) if ob.active]
     targets = [obligations[i].obligation for i in active] + list(change.added)
     lines = tuple(line for line in change.lines if line.quantity > 0)
+    if not targets:
+        raise InvalidFact(
+            f"modification {mod.event_id} has nothing to allocate to: every obligation of "
+            f"contract {state.contract_id} was terminated; use a credit note or a new contract"
+        )
     if had_frozen:
         pool = active_before + consideration_change(state, mod, change) - mod.concession_minor
         allocation = pool_allocation(state, targets, pool)

@@ -37,7 +37,9 @@ class CloseItem(NamedTuple):
 
     Either a schedule (`first_period` month index and `amounts_minor`) or a measure of progress
     (`progress_done` of `progress_total`) says what should be recognized; `recognized_minor` is
-    what already is. A tuple, so a storage adapter can build a million from rows cheaply.
+    what already is. An entry's id names the amount it brings revenue to, so a close run again
+    after a late fact makes new ids, and one run again on unchanged inputs makes the same.
+    A tuple, so a storage adapter can build a million from rows cheaply.
     """
 
     contract_id: str
@@ -147,7 +149,7 @@ def close_period(
         # so the debit side is the liability first, then the asset (ASC 606-10-45-1).
         lines.append(
             CloseLine(
-                entry_id(contract, item.obligation_id),
+                entry_id(contract, item.obligation_id, f"to:{item.recognized_minor + due}"),
                 contract,
                 item.obligation_id,
                 item.currency,

@@ -32,6 +32,7 @@ from ordertrail.domain.revenue.state import (
     APPLIED_EVENTS_MAX,
     ContractState,
     ObligationState,
+    root_of,
     schedule_of,
 )
 
@@ -77,10 +78,12 @@ class Context:
     catalogs: Catalogs | None
 
 
-def _counts(ob: ObligationState, quantities: LineQuantities) -> ObligationState:
+def _counts(ob: ObligationState, quantities: LineQuantities) -> tuple[ObligationState, int]:
+    """Map a line's cumulative counts onto an open obligation; also return the returned units
+    it could not take (units it never transferred itself)."""
     trigger = ob.obligation.trigger or ""
     if trigger not in TRANSFER_COUNT:
-        return ob
+        return ob, 0
     # Counts below the offset belong to the obligation this one replaced in a modification.
     transferred = max(TRANSFER_COUNT[trigger](quantities) - ob.units_offset, 0)
     returned = max(RETURNED_OF_TRANSFERRED[trigger](quantities) - ob.returns_offset, 0)
@@ -88,9 +91,45 @@ def _counts(ob: ObligationState, quantities: LineQuantities) -> ObligationState:
         raise InvalidFact(
             f"{ob.obligation_id}: {transferred} units transferred of {ob.obligation.quantity}"
         )
-    if returned > transferred:
-        raise InvalidFact(f"{ob.obligation_id}: {returned} returned of {transferred} transferred")
-    return replace(ob, transferred_units=transferred, returned_units=returned)
+    taken = min(returned, transferred)
+    return replace(ob, transferred_units=transferred, returned_units=taken), returned - taken
+
+
+def _terminated_returns(
+    state: ContractState, quantities: LineQuantities, overflow: dict[str, int]
+) -> list[tuple[int, int]]:
+    """Returns beyond what the open obligations transferred go to the terminated obligations
+    of the same promise, newest first (units delivered before a prospective modification),
+    each up to the units it kept."""
+    chains: dict[str, list[int]] = {}
+    for index, ob in enumerate(state.obligations):
+        trigger = ob.obligation.trigger or ""
+        if (
+            not ob.active
+            and ob.obligation.line_id == quantities.line_id
+            and ob.obligation.timing == "point_in_time"
+            and trigger in TRANSFER_COUNT
+        ):
+            chains.setdefault(root_of(ob.obligation_id), []).append(index)
+    moved = []
+    for root, indexes in chains.items():
+        newest = state.obligations[indexes[-1]]
+        trigger = newest.obligation.trigger or ""
+        late = overflow.pop(root, None)
+        if late is None:
+            late = max(RETURNED_OF_TRANSFERRED[trigger](quantities) - newest.returns_offset, 0)
+        for index in reversed(indexes):
+            ob = state.obligations[index]
+            taken = min(late, ob.transferred_units - ob.returns_fixed)
+            late -= taken
+            if ob.returns_fixed + taken != ob.returned_units:
+                moved.append((index, ob.returns_fixed + taken))
+        if late:
+            raise InvalidFact(f"{root}: {late} more units returned than were transferred")
+    for root, late in overflow.items():
+        if late:
+            raise InvalidFact(f"{root}: {late} more units returned than were transferred")
+    return moved
 
 
 def _service_start(
@@ -106,20 +145,26 @@ def _service_start(
 def _fulfil(state: ContractState, fact: RecordFulfilment, ctx: Context) -> Applied:
     obligations = list(state.obligations)
     touched: list[int] = []
-    returning = False
     for quantities in fact.lines:
         if state.line(quantities.line_id) is None:
             raise InvalidFact(f"contract {state.contract_id} has no line {quantities.line_id}")
+        overflow: dict[str, int] = {}
         for index in state.active_for_line(quantities.line_id):
-            before = obligations[index]
-            after = _counts(_service_start(before, quantities, fact), quantities)
-            returning = returning or after.returned_units != before.returned_units
-            obligations[index] = after
+            counted, extra = _counts(
+                _service_start(obligations[index], quantities, fact), quantities
+            )
+            obligations[index] = counted
+            overflow[root_of(counted.obligation_id)] = extra
             touched.append(index)
-    kind = "return" if returning else "recognition"
+        for index, late in _terminated_returns(state, quantities, overflow):
+            obligations[index] = replace(obligations[index], returned_units=late)
+            touched.append(index)
+    returning = any(
+        obligations[i].returned_units != state.obligations[i].returned_units for i in touched
+    )
     state, entries = settle_all(
         replace(state, obligations=tuple(obligations)),
-        kind=kind,
+        kind="return" if returning else "recognition",
         cause_event_id=fact.event_id,
         occurred_on=fact.occurred_on,
         calendar=ctx.calendar,
@@ -212,6 +257,10 @@ def _modify(state: ContractState, fact: ModifyContract, ctx: Context) -> Applied
     )
 
 
+# Facts that may be applied again: the close is target-based, so a repeat posts only what late
+# facts made newly due (and nothing when nothing changed).
+REPEATABLE: frozenset[type] = frozenset({ClosePeriod})
+
 HANDLERS: dict[type, Callable[[ContractState, Any, Context], Applied]] = {
     RecordFulfilment: _fulfil,
     SatisfyObligation: _satisfy,
@@ -231,7 +280,7 @@ def apply_fact(
     catalogs: Catalogs | None = None,
 ) -> Applied:
     """Apply one fact to a contract; return the new state and the entries it caused."""
-    if fact.event_id in state.applied_event_ids:
+    if type(fact) not in REPEATABLE and fact.event_id in state.applied_event_ids:
         return Applied(state=state)
     if len(state.applied_event_ids) >= APPLIED_EVENTS_MAX:
         raise InvalidFact(f"contract {state.contract_id} has applied {APPLIED_EVENTS_MAX} facts")

@@ -3,7 +3,7 @@ treatments share."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ordertrail.domain.revenue.allocation import Allocation, allocate_transaction_price
@@ -48,11 +48,38 @@ def pool_allocation(
     )
 
 
-def consideration_change(state: ContractState, mod: ModifyContract, change: Change) -> int:
-    """What the modification adds to the consideration through lines and variable terms."""
-    delta = sum(line.amount_minor for line in change.lines) - sum(
-        line.amount_minor for line in state.terms.lines
-    )
+def returned_by_line(state: ContractState) -> dict[str, int]:
+    """Units of each line that came back (the most advanced count among its goods)."""
+    returned: dict[str, int] = {}
+    for ob in state.obligations:
+        if ob.obligation.timing == "point_in_time":
+            line_id = ob.obligation.line_id
+            count = ob.returns_offset + ob.returned_units
+            returned[line_id] = max(returned.get(line_id, 0), count)
+    return returned
+
+
+def consideration_change(
+    state: ContractState,
+    mod: ModifyContract,
+    change: Change,
+    *,
+    returned: Mapping[str, int] | None = None,
+) -> int:
+    """What the modification adds to the consideration through lines and variable terms.
+
+    With `returned`, units that came back are left out on both sides: a new price for a unit
+    already returned changes nothing anyone will pay.
+    """
+    back = returned or {}
+
+    def amount(lines: Sequence[LineFacts]) -> int:
+        return sum(
+            max(line.quantity - back.get(line.line_id, 0), 0) * line.unit_price_minor
+            for line in lines
+        )
+
+    delta = amount(change.lines) - amount(state.terms.lines)
     if mod.variable is not None:
         delta += sum(included_minor(v) for v in mod.variable)
         delta -= sum(included_minor(v) for v in state.pricing.variable)

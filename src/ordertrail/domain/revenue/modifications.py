@@ -27,7 +27,7 @@ from ordertrail.domain.revenue.modification_rules import (
 from ordertrail.domain.revenue.obligations import Obligation, identify_obligations
 from ordertrail.domain.revenue.pricing import BASIS_POINTS, PricingTerms
 from ordertrail.domain.revenue.prospective import prospective
-from ordertrail.domain.revenue.state import ContractState, ContractVersion
+from ordertrail.domain.revenue.state import ContractState, ContractVersion, root_of
 
 KIND = "modification"
 
@@ -87,9 +87,21 @@ def _at_ssp(line: LineFacts, obligations: Sequence[Obligation], tolerance_bp: in
     return abs(line.unit_price_minor - ssp) * BASIS_POINTS <= tolerance_bp * ssp
 
 
+def _grown(state: ContractState, change: Change) -> list[Obligation]:
+    """The latest obligation of each promise on a line whose quantity grew: the added units
+    remain to be transferred even if everything before them was."""
+    before = {line.line_id: line.quantity for line in state.terms.lines}
+    grown = {line.line_id for line in change.lines if line.quantity > before.get(line.line_id, 0)}
+    latest: dict[str, Obligation] = {}
+    for ob in state.obligations:
+        if ob.obligation.line_id in grown:
+            latest[root_of(ob.obligation_id)] = ob.obligation
+    return list(latest.values())
+
+
 def _rule_facts(state: ContractState, mod: ModifyContract, change: Change) -> ModificationFacts:
     remaining = [ob.obligation for ob in state.obligations if ob.active and ob.has_remainder]
-    remaining += list(change.added)
+    remaining += list(change.added) + _grown(state, change)
     return ModificationFacts(
         adds_only=bool(change.added_lines)
         and not change.changed_line_ids

@@ -8,6 +8,7 @@ therefore never go negative (ASC 606-10-45-1 to 45-4, IFRS 15.105-108).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
@@ -27,6 +28,12 @@ ROLE_ACCOUNTS: dict[str, tuple[str | None, int]] = {
     "contract_assets": ("contract_assets", 1),
 }
 OBLIGATION_ROLES = ("revenue", "refund_liability", "return_asset", "cost_of_sales", "inventory")
+
+# Entry kinds one cause can make more than once, and what tells the entries apart in their id:
+# a close run again after a late fact brings revenue to a new cumulative amount.
+ID_DETAIL: dict[str, Callable[[RoleBalances], str]] = {
+    "close": lambda goal: f"to:{goal.revenue}",
+}
 
 
 class PositionOutOfBalance(RevenueError):
@@ -124,6 +131,7 @@ def settle(
         occurred_on=occurred_on,
         postings=postings + contract,
         calendar=calendar,
+        detail=ID_DETAIL[kind](goal) if kind in ID_DETAIL else None,
     )
     obligations = list(state.obligations)
     obligations[index] = replace(ob, posted=goal)

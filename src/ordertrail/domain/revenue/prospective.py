@@ -21,6 +21,7 @@ from ordertrail.domain.revenue.modification_change import (
     Change,
     consideration_change,
     pool_allocation,
+    returned_by_line,
 )
 from ordertrail.domain.revenue.obligations import Obligation
 from ordertrail.domain.revenue.posting import settle_all
@@ -29,6 +30,7 @@ from ordertrail.domain.revenue.state import (
     ContractState,
     ObligationState,
     RoleBalances,
+    root_of,
     schedule_of,
     targets_of,
 )
@@ -49,8 +51,36 @@ def _to_date(ob: ObligationState, mod: ModifyContract) -> RoleBalances:
     return RoleBalances(revenue=earned)
 
 
-def _root(obligation_id: str) -> str:
-    return obligation_id.split("@", 1)[0]
+def _line_returns(state: ContractState, ob: ObligationState) -> int:
+    """The line's count of returned units (for this promise's trigger) at the modification:
+    the count when the current window opened, plus the returns taken since, open or late."""
+    late = sum(
+        o.returned_units - o.returns_fixed
+        for o in state.obligations
+        if o.frozen is not None and root_of(o.obligation_id) == root_of(ob.obligation_id)
+    )
+    return ob.returns_offset + (ob.returned_units if ob.active else 0) + late
+
+
+def _line_units(ob: ObligationState) -> int:
+    """The line's count of transferred units for this promise: a terminated obligation keeps
+    the count it was terminated at in `units_offset`."""
+    return ob.units_offset if ob.frozen is not None else ob.units_offset + ob.transferred_units
+
+
+def _sources(state: ContractState) -> list[int]:
+    """The obligations a remainder continues: every open one, and for goods whose open
+    obligations all ended, the latest terminated one (units added to a line fully delivered)."""
+    open_roots = {root_of(ob.obligation_id) for ob in state.obligations if ob.active}
+    latest: dict[str, int] = {}
+    for i, ob in enumerate(state.obligations):
+        root = root_of(ob.obligation_id)
+        ended = ob.frozen is not None and root not in open_roots
+        if ended and ob.obligation.timing == "point_in_time":
+            latest[root] = i
+    return sorted(
+        [i for i, ob in enumerate(state.obligations) if ob.active] + list(latest.values())
+    )
 
 
 def _repriced(o: Obligation, mod: ModifyContract, catalogs: Catalogs, currency: str) -> Obligation:
@@ -104,6 +134,7 @@ def _remainder(
     catalogs: Catalogs,
     currency: str,
     version: int,
+    line_returns: int,
 ) -> ObligationState | None:
     """The part of an obligation left after the modification date, as a fresh obligation."""
     line = change.line(ob.obligation.line_id)
@@ -111,25 +142,27 @@ def _remainder(
         return None
     o = replace(
         _repriced(ob.obligation, mod, catalogs, currency),
-        obligation_id=f"{_root(ob.obligation_id)}@v{version}",
+        obligation_id=f"{root_of(ob.obligation_id)}@v{version}",
         unit_price_minor=line.unit_price_minor,
     )
     if o.method in RATABLE_METHODS:
         term = change.terms_by_line.get(o.line_id) or o.term_months or 0
         return _ratable_remainder(ob, o, line, mod, term)
     if o.method == "cost_to_cost":
+        if not ob.has_remainder:
+            return None
         raise InvalidFact(
             f"{o.obligation_id} is measured cost-to-cost as one output; a prospective "
             "treatment would split it, so treat the modification as a cumulative catch-up"
         )
-    moved = ob.units_offset + ob.transferred_units
+    moved = _line_units(ob)
     if line.quantity - moved <= 0:
         return None
     return ObligationState(
         obligation=replace(o, quantity=line.quantity - moved),
         allocated_minor=0,
         units_offset=moved,
-        returns_offset=ob.returns_offset + ob.returned_units,
+        returns_offset=line_returns,
     )
 
 
@@ -139,18 +172,32 @@ def _concede(
     """Take a concession for transferred goods out of the revenue it relates to.
 
     Returns the reduced measures and whatever of the concession found no transferred revenue
-    (it then reduces the consideration still to allocate).
+    to reduce (it then reduces the consideration still to allocate).
     """
     earned = [i for i, m in measured.items() if m.revenue > 0]
-    if concession_minor == 0 or not earned:
+    placeable = min(concession_minor, sum(measured[i].revenue for i in earned))
+    if placeable == 0:
         return measured, concession_minor
-    parts = allocate(total_minor=concession_minor, weights=[measured[i].revenue for i in earned])
+    parts = allocate(total_minor=placeable, weights=[measured[i].revenue for i in earned])
     reduced = dict(measured)
     for i, part in zip(earned, parts, strict=True):
-        if part > measured[i].revenue:
-            raise InvalidFact("a concession cannot exceed the revenue it relates to")
         reduced[i] = replace(measured[i], revenue=measured[i].revenue - part)
-    return reduced, 0
+    return reduced, concession_minor - placeable
+
+
+def _spread(measured: dict[int, RoleBalances], amount_minor: int) -> dict[int, RoleBalances]:
+    """Add an amount to the revenue of what transferred, by consideration (equally if none)."""
+    indexes = list(measured)
+    if not indexes:
+        raise InvalidFact(f"a modification adds {amount_minor} with nothing to allocate it to")
+    weights = [measured[i].satisfied_gross_minor for i in indexes]
+    parts = allocate(
+        total_minor=amount_minor, weights=weights if any(weights) else [1] * len(weights)
+    )
+    return {
+        i: replace(measured[i], revenue=measured[i].revenue + part)
+        for i, part in zip(indexes, parts, strict=True)
+    }
 
 
 def prospective(
@@ -165,14 +212,23 @@ def prospective(
     """Terminate what transferred and create the remainder with the consideration left."""
     active = [i for i, ob in enumerate(state.obligations) if ob.active]
     measured = {i: _to_date(state.obligations[i], mod) for i in active}
+    # Consideration not yet recognized: allocated less what transferred and what came back.
     left = sum(
-        state.obligations[i].allocated_minor - measured[i].satisfied_gross_minor for i in active
+        state.obligations[i].allocated_minor
+        - measured[i].satisfied_gross_minor
+        - state.obligations[i].returned_minor
+        for i in active
     )
-    measured, unplaced = _concede(measured, mod.concession_minor)
+    before = left + consideration_change(state, mod, change, returned=returned_by_line(state))
+    # A price cut larger than what is left relates to what has already transferred: the excess
+    # is a concession on it, like an explicit one.
+    excess = max(-before, 0)
+    measured, unplaced = _concede(measured, mod.concession_minor + excess)
+    pool = before + excess - unplaced
     version = len(state.versions) + 1
     remainders = [
         r
-        for i in active
+        for i in _sources(state)
         if (
             r := _remainder(
                 state.obligations[i],
@@ -181,6 +237,7 @@ def prospective(
                 catalogs=catalogs,
                 currency=state.currency,
                 version=version,
+                line_returns=_line_returns(state, state.obligations[i]),
             )
         )
         is not None
@@ -188,13 +245,30 @@ def prospective(
     fresh = list(remainders) + [
         ObligationState(obligation=o, allocated_minor=0) for o in change.added
     ]
-    pool = left - unplaced + consideration_change(state, mod, change)
+    if not fresh and pool > 0:
+        # Nothing remains to carry a price increase: it is revenue for what has transferred.
+        measured, pool = _spread(measured, pool), 0
     entries: list[JournalEntry] = []
     obligations = list(state.obligations)
+    roots = {root_of(state.obligations[i].obligation_id) for i in active}
+    for i, ob in enumerate(obligations):
+        # Late returns earlier terminated obligations took are now fixed: new returns will be
+        # counted from this modification on.
+        if ob.frozen is not None and root_of(ob.obligation_id) in roots:
+            obligations[i] = replace(ob, returns_fixed=ob.returned_units)
     for i in active:
-        frozen = measured[i]
+        ob, frozen = obligations[i], measured[i]
+        # A terminated obligation keeps the units it transferred and kept, so units that come
+        # back later can still be valued against it.
+        kept = ob.transferred_units - ob.returned_units
         obligations[i] = replace(
-            obligations[i], frozen=frozen, allocated_minor=frozen.satisfied_gross_minor
+            ob,
+            frozen=frozen,
+            allocated_minor=frozen.satisfied_gross_minor,
+            transferred_units=kept if ob.obligation.timing == "point_in_time" else 0,
+            returned_units=0,
+            units_offset=_line_units(ob),
+            returns_offset=_line_returns(state, ob),
         )
     state = replace(
         state,

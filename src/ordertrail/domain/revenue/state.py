@@ -9,7 +9,7 @@ any number of times.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from ordertrail.domain.revenue.allocation import AllocationPolicy, share
@@ -45,8 +45,12 @@ class ObligationState:
 
     `units_offset` and `returns_offset` are the line's units transferred and returned before
     this obligation existed (it replaced another in a prospective modification), so the line's
-    cumulative counts map onto it. `frozen` holds the final balances of an obligation that a
-    prospective modification terminated.
+    cumulative counts map onto it. `frozen` holds the balances at which a prospective
+    modification terminated the obligation; a terminated obligation then keeps in
+    `transferred_units` the units it had transferred and kept, and counts in `returned_units`
+    the units of those that came back later (its `returns_offset` is the line's count of
+    returned units when it was terminated; `returns_fixed` is how many of its late returns
+    came before a later modification of the same line, and can no longer change).
     """
 
     obligation: Obligation
@@ -61,6 +65,7 @@ class ObligationState:
     progress_total: int = 0
     ratable_through: int | None = None
     frozen: RoleBalances | None = None
+    returns_fixed: int = 0
     posted: RoleBalances = field(default_factory=RoleBalances)
     allocation_basis: str = ""
 
@@ -88,8 +93,14 @@ class ObligationState:
     @property
     def returned_minor(self) -> int:
         """The allocated price of units that came back: no longer revenue nor deferred."""
-        if self.frozen is not None or self.obligation.timing != "point_in_time":
+        if self.obligation.timing != "point_in_time":
             return 0
+        if self.frozen is not None:
+            return share(
+                total_minor=self.allocated_minor,
+                part=self.returned_units,
+                whole=self.transferred_units,
+            )
         return share(
             total_minor=self.allocated_minor,
             part=self.returned_units,
@@ -168,10 +179,43 @@ def _point_in_time(state: ObligationState) -> RoleBalances:
     )
 
 
+def _terminated(state: ObligationState, frozen: RoleBalances) -> RoleBalances:
+    # Units that come back after termination are valued at the terminated obligation's average
+    # and use up its refund liability and return asset first, like any return (55-27).
+    if state.returned_units == 0:
+        return frozen
+    value = share(
+        total_minor=frozen.satisfied_gross_minor,
+        part=state.returned_units,
+        whole=state.transferred_units,
+    )
+    used = min(value, frozen.refund_liability)
+    after = replace(
+        frozen,
+        revenue=frozen.revenue - (value - used),
+        refund_liability=frozen.refund_liability - used,
+    )
+    if state.unit_cost_minor is None:
+        return after
+    cost_back = state.returned_units * state.unit_cost_minor
+    asset_used = min(cost_back, frozen.return_asset)
+    return replace(
+        after,
+        return_asset=frozen.return_asset - asset_used,
+        cost_of_sales=frozen.cost_of_sales - (cost_back - asset_used),
+        inventory=frozen.inventory + cost_back,
+    )
+
+
+def root_of(obligation_id: str) -> str:
+    """The id of the promise an obligation continues: `1/unit@v3` continues `1/unit`."""
+    return obligation_id.split("@", 1)[0]
+
+
 def targets_of(state: ObligationState) -> RoleBalances:
     """Return where an obligation's balances should stand given every fact so far."""
     if state.frozen is not None:
-        return state.frozen
+        return _terminated(state, state.frozen)
     if state.obligation.timing == "over_time":
         return RoleBalances(revenue=_over_time_revenue(state))
     return _point_in_time(state)
