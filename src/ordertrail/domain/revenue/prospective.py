@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ordertrail.domain.ledger import JournalEntry, PeriodCalendar, add_months
+from ordertrail.domain.ledger import JournalEntry, PeriodCalendar
 from ordertrail.domain.money import allocate
-from ordertrail.domain.revenue.catalog import RATABLE_METHODS, Catalogs
-from ordertrail.domain.revenue.contracts import LineFacts
+from ordertrail.domain.revenue.catalog import Catalogs
 from ordertrail.domain.revenue.errors import InvalidFact
 from ordertrail.domain.revenue.facts import ModifyContract
 from ordertrail.domain.revenue.inception import obligation_states
@@ -23,8 +22,8 @@ from ordertrail.domain.revenue.modification_change import (
     pool_allocation,
     returned_by_line,
 )
-from ordertrail.domain.revenue.obligations import Obligation
 from ordertrail.domain.revenue.posting import settle_all
+from ordertrail.domain.revenue.remainders import line_returns, line_units, remainder, sources
 from ordertrail.domain.revenue.schedules import ratable_to_date
 from ordertrail.domain.revenue.state import (
     ContractState,
@@ -49,121 +48,6 @@ def _to_date(ob: ObligationState, mod: ModifyContract) -> RoleBalances:
         day=mod.occurred_on,
     )
     return RoleBalances(revenue=earned)
-
-
-def _line_returns(state: ContractState, ob: ObligationState) -> int:
-    """The line's count of returned units (for this promise's trigger) at the modification:
-    the count when the current window opened, plus the returns taken since, open or late."""
-    late = sum(
-        o.returned_units - o.returns_fixed
-        for o in state.obligations
-        if o.frozen is not None and root_of(o.obligation_id) == root_of(ob.obligation_id)
-    )
-    return ob.returns_offset + (ob.returned_units if ob.active else 0) + late
-
-
-def _line_units(ob: ObligationState) -> int:
-    """The line's count of transferred units for this promise: a terminated obligation keeps
-    the count it was terminated at in `units_offset`."""
-    return ob.units_offset if ob.frozen is not None else ob.units_offset + ob.transferred_units
-
-
-def _sources(state: ContractState) -> list[int]:
-    """The obligations a remainder continues: every open one, and for goods whose open
-    obligations all ended, the latest terminated one (units added to a line fully delivered)."""
-    open_roots = {root_of(ob.obligation_id) for ob in state.obligations if ob.active}
-    latest: dict[str, int] = {}
-    for i, ob in enumerate(state.obligations):
-        root = root_of(ob.obligation_id)
-        ended = ob.frozen is not None and root not in open_roots
-        if ended and ob.obligation.timing == "point_in_time":
-            latest[root] = i
-    return sorted(
-        [i for i, ob in enumerate(state.obligations) if ob.active] + list(latest.values())
-    )
-
-
-def _repriced(o: Obligation, mod: ModifyContract, catalogs: Catalogs, currency: str) -> Obligation:
-    # The remainder is part of a new contract (IFRS 15.21(a)): it is priced on the SSP at the
-    # modification date, like the goods the change adds.
-    row = catalogs.ssps.ssp_for(
-        sku=o.sku, component=o.component, currency=currency, on=mod.occurred_on
-    )
-    return replace(
-        o,
-        ssp_unit_minor=row.unit_ssp_minor,
-        ssp_low_minor=row.low_minor,
-        ssp_high_minor=row.high_minor,
-        residual_allowed=row.residual_allowed,
-    )
-
-
-def _ratable_remainder(
-    ob: ObligationState, o: Obligation, line: LineFacts, mod: ModifyContract, term: int
-) -> ObligationState | None:
-    if o.service_start is None:
-        pending = replace(o, quantity=line.quantity, term_months=term)
-        return ObligationState(obligation=pending, allocated_minor=0)
-    end = add_months(o.service_start, term)
-    start = max(mod.occurred_on, o.service_start)
-    if end <= start:
-        return None
-    # Weighted by the SSP of what is left of the term: SSP rows price one template term.
-    one_term = (
-        add_months(o.service_start, ob.obligation.term_months or term) - o.service_start
-    ).days
-    weight = (o.ssp_unit_minor or 0) * line.quantity * (end - start).days // max(one_term, 1)
-    remainder = replace(
-        o,
-        quantity=line.quantity,
-        term_months=term,
-        service_start=start,
-        service_end=end,
-        ssp_total_override_minor=weight,
-    )
-    return ObligationState(
-        obligation=remainder, allocated_minor=0, ratable_through=ob.ratable_through
-    )
-
-
-def _remainder(
-    ob: ObligationState,
-    *,
-    change: Change,
-    mod: ModifyContract,
-    catalogs: Catalogs,
-    currency: str,
-    version: int,
-    line_returns: int,
-) -> ObligationState | None:
-    """The part of an obligation left after the modification date, as a fresh obligation."""
-    line = change.line(ob.obligation.line_id)
-    if line is None or line.quantity == 0:
-        return None
-    o = replace(
-        _repriced(ob.obligation, mod, catalogs, currency),
-        obligation_id=f"{root_of(ob.obligation_id)}@v{version}",
-        unit_price_minor=line.unit_price_minor,
-    )
-    if o.method in RATABLE_METHODS:
-        term = change.terms_by_line.get(o.line_id) or o.term_months or 0
-        return _ratable_remainder(ob, o, line, mod, term)
-    if o.method == "cost_to_cost":
-        if not ob.has_remainder:
-            return None
-        raise InvalidFact(
-            f"{o.obligation_id} is measured cost-to-cost as one output; a prospective "
-            "treatment would split it, so treat the modification as a cumulative catch-up"
-        )
-    moved = _line_units(ob)
-    if line.quantity - moved <= 0:
-        return None
-    return ObligationState(
-        obligation=replace(o, quantity=line.quantity - moved),
-        allocated_minor=0,
-        units_offset=moved,
-        returns_offset=line_returns,
-    )
 
 
 def _concede(
@@ -228,16 +112,16 @@ def prospective(
     version = len(state.versions) + 1
     remainders = [
         r
-        for i in _sources(state)
+        for i in sources(state)
         if (
-            r := _remainder(
+            r := remainder(
                 state.obligations[i],
                 change=change,
                 mod=mod,
                 catalogs=catalogs,
                 currency=state.currency,
                 version=version,
-                line_returns=_line_returns(state, state.obligations[i]),
+                line_returns=line_returns(state, state.obligations[i]),
             )
         )
         is not None
@@ -267,8 +151,8 @@ def prospective(
             allocated_minor=frozen.satisfied_gross_minor,
             transferred_units=kept if ob.obligation.timing == "point_in_time" else 0,
             returned_units=0,
-            units_offset=_line_units(ob),
-            returns_offset=_line_returns(state, ob),
+            units_offset=line_units(ob),
+            returns_offset=line_returns(state, ob),
         )
     state = replace(
         state,
