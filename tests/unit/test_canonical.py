@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ordertrail.domain.canonical import canonical_json, sha256_hex
+from ordertrail.domain.canonical import canonical_json, canonical_json_of_own, sha256_hex
 
 
 def test_sorts_keys_at_every_depth_and_drops_whitespace():
@@ -44,3 +46,33 @@ def test_checksum_is_pinned_so_a_change_of_serialization_is_noticed():
     assert (
         sha256_hex('{"a":1}') == "015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862"
     )
+
+
+_OWN_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.text(alphabet=st.characters(exclude_categories=("Cs",))),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(exclude_categories=("Cs",))), children, max_size=4
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_OWN_VALUES)
+def test_the_fast_encoder_writes_exactly_the_canonical_text_for_values_ordertrail_builds(value):
+    assert canonical_json_of_own(value) == canonical_json(value)
+
+
+def test_the_fast_encoder_matches_on_an_order_state_and_a_milestone_message():
+    value = {
+        "lines": [{"line_id": "1", "sku": "Ä-é", "quantity": 3, "stock_as_of": None}],
+        "note": 'tab\there "quoted" \\ and \u2028 and \x01',
+        "nested": {"b": 2, "a": [True, False, None]},
+    }
+    assert canonical_json_of_own(value) == canonical_json(value)

@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
+
 # One encoder for every call: `json.dumps` with non-default options builds a new JSONEncoder each
 # time, which costs as much as encoding a small event. The encoder keeps no state between calls,
 # so sharing it is safe across threads, and `encode` gives exactly what `json.dumps` gives.
@@ -24,6 +26,17 @@ def canonical_json(value: Any) -> str:
     Python's shortest round-trip form, which is stable for the same input.
     """
     return _ENCODER.encode(value)
+
+
+def canonical_json_of_own(value: Any) -> str:
+    """Serialize a value Ordertrail built itself to the same text `canonical_json` gives, faster.
+
+    For values with string keys, integers within 64 bits, no floats and valid Unicode (what the
+    order state and the milestone messages hold) orjson with sorted keys writes exactly the text
+    of `canonical_json`, as a property test checks, at several times the speed. Client bodies
+    still go through `canonical_json`: they may hold floats, whose text orjson writes differently.
+    """
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
 def sha256_hex(text: str) -> str:

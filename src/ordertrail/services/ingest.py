@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ordertrail.domain.canonical import canonical_json, sha256_hex
+from ordertrail.domain.canonical import canonical_json, canonical_json_of_own, sha256_hex
 from ordertrail.domain.orders import (
     Change,
     EventRejected,
@@ -271,7 +271,7 @@ def _record(
             event_id=event.event_id,
             event_type=event.type,
             lane=lane_of(event.type),
-            body=canonical_json(
+            body=canonical_json_of_own(
                 milestone_message(event=event, order=order, change=change, recorded_at=now)
             ),
             created_at=now,

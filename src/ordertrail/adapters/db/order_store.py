@@ -41,7 +41,7 @@ from ordertrail.adapters.db.tables import (
     quarantine,
     transitions,
 )
-from ordertrail.domain.canonical import canonical_json
+from ordertrail.domain.canonical import canonical_json, canonical_json_of_own
 from ordertrail.domain.orders import Order, order_from_state, order_to_state
 from ordertrail.services.ports import (
     Changes,
@@ -374,7 +374,7 @@ class SqlOrderRepository:
                 order.disputed,
                 order.last_occurred_at,
                 now,
-                canonical_json(order_to_state(order)),
+                canonical_json_of_own(order_to_state(order)),
             )
             for order, version_loaded in updated
         ]
@@ -406,5 +406,5 @@ def _projection(order: Order, *, now: datetime) -> tuple[Any, ...]:
         order.last_occurred_at,
         now,
         now,
-        canonical_json(order_to_state(order)),
+        canonical_json_of_own(order_to_state(order)),
     )

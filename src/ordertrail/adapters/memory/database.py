@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
-from ordertrail.domain.canonical import canonical_json
+from ordertrail.domain.canonical import canonical_json_of_own
 from ordertrail.domain.orders import Order, order_from_state, order_to_state
 from ordertrail.services.ports import (
     ApiKeyRecord,
@@ -112,7 +112,7 @@ def _order_row(order: Order, *, now: datetime, created_at: datetime) -> OrderRow
         last_occurred_at=as_utc(order.last_occurred_at),
         created_at=as_utc(created_at),
         updated_at=as_utc(now),
-        state=canonical_json(order_to_state(order)),
+        state=canonical_json_of_own(order_to_state(order)),
     )
 
 
