@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from ordertrail.adapters.db.engine import WRITE_OPTION
-from ordertrail.adapters.db.queries import decode_cursor, encode_cursor
 from ordertrail.adapters.db.tables import dead_letter_replays, dead_letters
 from ordertrail.services.messaging import DeadLetter, Message
+from ordertrail.services.pagination import decode_cursor, encode_cursor
 from ordertrail.services.ports import Page
 
 LIST_LIMIT_MAX = 500

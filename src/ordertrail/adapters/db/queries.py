@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Collection
 from datetime import datetime
@@ -11,39 +10,10 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select
 
 from ordertrail.adapters.db.tables import events, orders, quarantine, transitions
+from ordertrail.services.pagination import cursor_time, decode_cursor, encode_cursor
 from ordertrail.services.ports import Page
 
 TIMELINE_EVENTS_MAX = 10_000
-
-
-def encode_cursor(*parts: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, *, arity: int) -> list[str]:
-    """Decode an opaque cursor, or raise ValueError with a sentence a client can act on."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("the cursor is not one this API issued") from None
-    if (
-        not isinstance(parts, list)
-        or len(parts) != arity
-        or not all(isinstance(p, str) for p in parts)
-    ):
-        raise ValueError("the cursor is not one this API issued")
-    return parts
-
-
-def _cursor_time(text: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError("the cursor is not one this API issued") from None
-    if at.tzinfo is None:
-        raise ValueError("the cursor is not one this API issued")
-    return at
 
 
 def _before(time_column: Any, key_column: Any, *, at: datetime, key: str) -> Any:
@@ -226,7 +196,7 @@ class SqlOrderQueries:
                 _before(
                     orders.c.updated_at,
                     orders.c.order_id,
-                    at=_cursor_time(updated_at_text),
+                    at=cursor_time(updated_at_text),
                     key=order_id,
                 )
             )
@@ -265,7 +235,7 @@ class SqlOrderQueries:
                 _before(
                     quarantine.c.received_at,
                     quarantine.c.quarantine_id,
-                    at=_cursor_time(received_text),
+                    at=cursor_time(received_text),
                     key=quarantine_id,
                 )
             )

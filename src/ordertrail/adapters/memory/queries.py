@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ordertrail.adapters.memory.database import (
@@ -16,6 +15,7 @@ from ordertrail.adapters.memory.database import (
     iso_or_none,
     utc_or_none,
 )
+from ordertrail.services.pagination import cursor_time, decode_cursor, encode_cursor
 from ordertrail.services.ports import (
     NewTransition,
     Page,
@@ -23,36 +23,6 @@ from ordertrail.services.ports import (
 )
 
 # ---- read models ----------------------------------------------------------------------------
-
-
-def encode_cursor(*parts: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, *, arity: int) -> list[str]:
-    """Decode an opaque cursor, or raise ValueError with a sentence a client can act on."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("the cursor is not one this API issued") from None
-    if (
-        not isinstance(parts, list)
-        or len(parts) != arity
-        or not all(isinstance(p, str) for p in parts)
-    ):
-        raise ValueError("the cursor is not one this API issued")
-    return parts
-
-
-def _cursor_time(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError("the cursor is not one this API issued") from None
-    if value.tzinfo is None:
-        raise ValueError("the cursor is not one this API issued")
-    return value.astimezone(UTC)
 
 
 def _order_document(row: OrderRow) -> dict[str, Any]:
@@ -215,7 +185,7 @@ class MemoryOrderQueries:
         after: tuple[datetime, str] | None = None
         if cursor is not None:
             updated_at_text, order_id = decode_cursor(cursor, arity=2)
-            after = (_cursor_time(updated_at_text), order_id)
+            after = (cursor_time(updated_at_text), order_id)
         before = utc_or_none(updated_before)
         with self._database.lock:
             rows = [
@@ -245,7 +215,7 @@ class MemoryOrderQueries:
         after: tuple[datetime, str] | None = None
         if cursor is not None:
             received_text, quarantine_id = decode_cursor(cursor, arity=2)
-            after = (_cursor_time(received_text), quarantine_id)
+            after = (cursor_time(received_text), quarantine_id)
         with self._database.lock:
             rows = [
                 r

@@ -1,0 +1,41 @@
+"""Opaque keyset cursors: the one encoding every paginated read model shares."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+
+NOT_OURS = "the cursor is not one this API issued"
+
+
+def encode_cursor(*parts: str) -> str:
+    """Encode the sort key of the last row of a page as an opaque, URL-safe cursor."""
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, arity: int) -> list[str]:
+    """Decode an opaque cursor, or raise ValueError with a sentence a client can act on."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(NOT_OURS) from None
+    if (
+        not isinstance(parts, list)
+        or len(parts) != arity
+        or not all(isinstance(p, str) for p in parts)
+    ):
+        raise ValueError(NOT_OURS)
+    return parts
+
+
+def cursor_time(text: str) -> datetime:
+    """Parse the timestamp part of a cursor; it must carry a time zone, as the ones we issue do."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(NOT_OURS) from None
+    if value.tzinfo is None:
+        raise ValueError(NOT_OURS)
+    return value.astimezone(UTC)
