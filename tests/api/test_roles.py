@@ -19,6 +19,23 @@ def new_order() -> dict[str, Any]:
     return placed(order_id="SO-NEW")
 
 
+def one_product_contract() -> dict[str, Any]:
+    """The smallest contract a revenue preview accepts: one product, priced at its SSP."""
+    obligation = {
+        "component": "unit",
+        "nature": "goods",
+        "timing": "point_in_time",
+        "trigger": "control_transfer",
+        "ssp": "10.00",
+    }
+    line = {"line_id": "1", "sku": "P", "quantity": 1, "unit_price": "10.00"}
+    return {
+        "currency": "USD",
+        "inception": "2024-01-01",
+        "lines": [{**line, "obligations": [obligation]}],
+    }
+
+
 # Each action -> the requests that need it, as (method, path, body, status when allowed).
 # SO-1 exists and has one quarantined event (see `seeded`).
 REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
@@ -45,6 +62,7 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("POST", "/v1/dlq/999/replay", None, 404),
         ("POST", "/v1/dlq/999/purge", None, 404),
     ],
+    Action.REVENUE_PREVIEW: [("POST", "/v1/revenue/preview", one_product_contract, 200)],
 }
 # Actions no HTTP endpoint performs, with the reason; a new endpoint for one must move it above.
 WITHOUT_ENDPOINT = {

@@ -24,6 +24,7 @@ class Action(StrEnum):
     KEYS_MANAGE = "keys:manage"
     DLQ_READ = "dlq:read"
     DLQ_MANAGE = "dlq:manage"
+    REVENUE_PREVIEW = "revenue:preview"
 
 
 R = Role
@@ -42,6 +43,11 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # Dead letters hold whole messages of any kind and replaying one re-runs consumers.
     Action.DLQ_READ: frozenset({R.ADMIN}),
     Action.DLQ_MANAGE: frozenset({R.ADMIN}),
+    # A preview stores nothing and reads no tenant data, so every human role may test a policy;
+    # integrations send facts, they do not design contracts.
+    Action.REVENUE_PREVIEW: frozenset(
+        {R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR, R.VIEWER}
+    ),
 }
 
 

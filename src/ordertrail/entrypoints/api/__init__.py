@@ -15,6 +15,7 @@ from ordertrail.entrypoints.api import (
     routes_meta,
     routes_orders,
     routes_quarantine,
+    routes_revenue,
 )
 from ordertrail.entrypoints.api.errors import install_error_handlers
 from ordertrail.entrypoints.api.limits import BodySizeLimit
@@ -60,5 +61,6 @@ def create_app(ordertrail: Ordertrail, *, embedded_workers: bool = False) -> Fas
     app.include_router(routes_orders.router)
     app.include_router(routes_quarantine.router)
     app.include_router(routes_dlq.router)
+    app.include_router(routes_revenue.router)
     app.add_middleware(BodySizeLimit, max_bytes=ordertrail.settings.request_body_max_bytes)
     return app
