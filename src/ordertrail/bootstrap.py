@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.trace import TracerProvider
 from sqlalchemy import Engine, text
 
 from ordertrail.adapters.brokers import DEFAULT_BROKER_URL, BrokerContext, make_broker
@@ -26,6 +27,13 @@ from ordertrail.adapters.db.migrate import upgrade
 from ordertrail.adapters.db.outbox_store import SqlOutboxStore, relay_lock_for
 from ordertrail.adapters.db.queries import SqlOrderQueries
 from ordertrail.adapters.db.uow import SqlUnitOfWork
+from ordertrail.adapters.tracing import (
+    EXPORTERS,
+    Tracing,
+    TracingBroker,
+    make_tracer_provider,
+    messaging_system_for,
+)
 from ordertrail.services import dead_letters as dead_letter_service
 from ordertrail.services import ingest as ingest_service
 from ordertrail.services import replay as replay_service
@@ -86,6 +94,8 @@ ENVIRONMENT: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("retry_backoff_max_s", "ORDERTRAIL_RETRY_BACKOFF_MAX_S", float),
     ("embedded_workers", "ORDERTRAIL_EMBEDDED_WORKERS", _flag),
     ("handlers", "ORDERTRAIL_HANDLERS", _names),
+    # The OpenTelemetry variable, so operators switch tracing on the way they do elsewhere.
+    ("traces_exporter", "OTEL_TRACES_EXPORTER", str.lower),
 )
 
 
@@ -112,8 +122,12 @@ class Settings:
     embedded_workers: bool = True
     # Extra consumers, as "module:factory"; each factory is called with clock= and returns one.
     handlers: tuple[str, ...] = ()
+    # Where spans go: "none" (tracing off), "console" or "otlp" (see docs/operators/pipeline.md).
+    traces_exporter: str = "none"
 
     def __post_init__(self) -> None:
+        if self.traces_exporter not in EXPORTERS:
+            raise ValueError(f"traces_exporter must be one of {', '.join(EXPORTERS)}")
         for name in ("relay_poll_s", "worker_poll_s"):
             if not 0 < getattr(self, name) <= 60:
                 raise ValueError(f"{name} must be between 0 and 60 seconds")
@@ -182,8 +196,12 @@ class Ordertrail:
     clock: Clock
     new_id: Callable[[], str]
     pipeline: Pipeline
+    # None when tracing is off: then no span is started anywhere.
+    tracing: Tracing | None = None
 
-    def ingest(self, *, raw_events: Sequence[Any], principal: Principal) -> list[IngestResult]:
+    def ingest(
+        self, *, raw_events: Sequence[Any], principal: Principal, traceparent: str | None = None
+    ) -> list[IngestResult]:
         return ingest_service.ingest(
             uow_factory=self.uow_factory,
             raw_events=raw_events,
@@ -191,6 +209,7 @@ class Ordertrail:
             actor=principal.actor,
             now=self.clock.now(),
             new_id=self.new_id,
+            traceparent=traceparent,
         )
 
     def quarantine_unparseable(
@@ -260,6 +279,8 @@ class Ordertrail:
         return True
 
     def close(self) -> None:
+        if self.tracing is not None:
+            self.tracing.flush()
         self.engine.dispose()
 
 
@@ -274,14 +295,21 @@ def _plugin(path: str, *, clock: Clock) -> Handler:
 
 
 def _pipeline(
-    *, settings: Settings, engine: Engine, clock: Clock, handlers: Sequence[Handler]
+    *,
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    handlers: Sequence[Handler],
+    tracing: Tracing | None,
 ) -> Pipeline:
     broker = make_broker(
         BrokerContext(
             url=settings.broker_url, engine=engine, clock=clock, lease_s=settings.worker_lease_s
         )
     )
-    registry = HandlerRegistry([MilestoneLogHandler(clock=clock), *handlers])
+    if tracing is not None:
+        broker = TracingBroker(broker, tracing=tracing)
+    registry = HandlerRegistry([MilestoneLogHandler(clock=clock), *handlers], tracing=tracing)
     for path in settings.handlers:
         registry.register(_plugin(path, clock=clock))
     return Pipeline(
@@ -304,16 +332,27 @@ def bootstrap(
     new_id: Callable[[], str] | None = None,
     migrate: bool = True,
     handlers: Sequence[Handler] = (),
+    tracer_provider: TracerProvider | None = None,
 ) -> Ordertrail:
     """Wire the application. Applies migrations first unless `migrate` is False.
 
     `handlers` are consumers added to the registry beside the built-in milestone log (and any
     named in the settings); each lane's workers run the ones that consume that lane.
+    Tracing is on when `tracer_provider` is given or the settings name a traces exporter; the
+    provider is used as given and never installed as the global one.
     """
     engine = engine or make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
     clock = clock or SystemClock()
+    tracer_provider = tracer_provider or make_tracer_provider(exporter=settings.traces_exporter)
+    tracing = (
+        None
+        if tracer_provider is None
+        else Tracing(
+            provider=tracer_provider, messaging_system=messaging_system_for(settings.broker_url)
+        )
+    )
     return Ordertrail(
         settings=settings,
         engine=engine,
@@ -324,5 +363,8 @@ def bootstrap(
         import_log=SqlImportLog(engine),
         clock=clock,
         new_id=new_id or new_uuid,
-        pipeline=_pipeline(settings=settings, engine=engine, clock=clock, handlers=handlers),
+        pipeline=_pipeline(
+            settings=settings, engine=engine, clock=clock, handlers=handlers, tracing=tracing
+        ),
+        tracing=tracing,
     )

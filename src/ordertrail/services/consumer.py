@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Protocol
 
 from ordertrail.services.messaging import (
     LANES,
     ConsumerUnitOfWorkFactory,
     Delivery,
     Handler,
+    Message,
     Receiver,
     RetryPolicy,
 )
@@ -32,10 +35,44 @@ BATCH_SIZE_MAX = 1_000
 ERROR_CHARS_MAX = 4_000
 
 
-class HandlerRegistry:
-    """The table of consumer name -> handler that bootstrap fills; lanes pick their handlers."""
+class DeliveryTracing(Protocol):
+    """Spans around a delivery's processing; the adapter continues the trace in its headers."""
 
-    def __init__(self, handlers: Iterable[Handler] = ()) -> None:
+    def process(self, *, message: Message) -> AbstractContextManager[object]:
+        """Span the processing of `message` by every handler of its lane."""
+        ...
+
+    def handle(self, *, consumer: str, message: Message) -> AbstractContextManager[object]:
+        """Span one handler's run on `message`, inside its `process` span."""
+        ...
+
+
+class NoTracing:
+    """Tracing switched off: nothing is started, nothing is recorded."""
+
+    def process(self, *, message: Message) -> AbstractContextManager[object]:  # noqa: ARG002
+        return nullcontext()
+
+    def handle(
+        self,
+        *,
+        consumer: str,  # noqa: ARG002
+        message: Message,  # noqa: ARG002
+    ) -> AbstractContextManager[object]:
+        return nullcontext()
+
+
+class HandlerRegistry:
+    """The table of consumer name -> handler that bootstrap fills; lanes pick their handlers.
+
+    It also carries how their runs are traced, so every loop that runs the handlers traces them
+    the same way without being told.
+    """
+
+    def __init__(
+        self, handlers: Iterable[Handler] = (), *, tracing: DeliveryTracing | None = None
+    ) -> None:
+        self.tracing: DeliveryTracing = tracing or NoTracing()
         self._handlers: dict[str, Handler] = {}
         for handler in handlers:
             self.register(handler)
@@ -86,27 +123,34 @@ def apply_handlers(
     handlers: Iterable[Handler],
     uow_factory: ConsumerUnitOfWorkFactory,
     clock: Clock,
+    tracing: DeliveryTracing | None = None,
 ) -> _Failure | None:
     """Run each handler on the delivery in its own transaction; stop at the first failure."""
     message = delivery.message
-    for handler in handlers:
-        try:
-            with uow_factory() as uow:
-                if uow.inbox.record(
-                    consumer=handler.consumer, message=message, processed_at=clock.now()
+    tracing = tracing or NoTracing()
+    with tracing.process(message=message):
+        for handler in handlers:
+            try:
+                # The span closes on the exception, so it records the failure before we keep it.
+                with (
+                    tracing.handle(consumer=handler.consumer, message=message),
+                    uow_factory() as uow,
                 ):
-                    handler.handle(message=message, uow=uow)
-                    uow.commit()
-        except Exception as error:  # any handler failure is retried, then dead-lettered
-            logger.warning(
-                "consumer %s failed on %s (attempt %d)",
-                handler.consumer,
-                message.message_id,
-                delivery.attempts + 1,
-                exc_info=True,
-            )
-            text = f"{type(error).__name__}: {error}"
-            return _Failure(consumer=handler.consumer, error=text[:ERROR_CHARS_MAX])
+                    if uow.inbox.record(
+                        consumer=handler.consumer, message=message, processed_at=clock.now()
+                    ):
+                        handler.handle(message=message, uow=uow)
+                        uow.commit()
+            except Exception as error:  # any handler failure is retried, then dead-lettered
+                logger.warning(
+                    "consumer %s failed on %s (attempt %d)",
+                    handler.consumer,
+                    message.message_id,
+                    delivery.attempts + 1,
+                    exc_info=True,
+                )
+                text = f"{type(error).__name__}: {error}"
+                return _Failure(consumer=handler.consumer, error=text[:ERROR_CHARS_MAX])
     return None
 
 
@@ -132,6 +176,7 @@ async def consume_round(
             handlers=handlers,
             uow_factory=uow_factory,
             clock=clock,
+            tracing=registry.tracing,
         )
         attempt = delivery.attempts + 1
         if failure is None:

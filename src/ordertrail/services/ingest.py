@@ -59,8 +59,13 @@ def ingest(
     actor: str,
     now: datetime,
     new_id: Callable[[], str],
+    traceparent: str | None = None,
 ) -> list[IngestResult]:
-    """Apply a batch of raw JSON events for one tenant; return one result per event, in order."""
+    """Apply a batch of raw JSON events for one tenant; return one result per event, in order.
+
+    `traceparent` is the W3C trace context of the request that brought the batch, if any: every
+    outbox row of the batch carries it so the relay and the consumers continue that trace.
+    """
     if len(raw_events) > BATCH_SIZE_MAX:
         raise ValueError(f"a batch holds at most {BATCH_SIZE_MAX} events")
     candidates = [
@@ -75,6 +80,7 @@ def ingest(
                 actor=actor,
                 now=now,
                 new_id=new_id,
+                traceparent=traceparent,
             )
         except ConcurrentWrite:
             if attempt == ATTEMPTS_MAX:
@@ -112,6 +118,7 @@ def _apply(
     actor: str,
     now: datetime,
     new_id: Callable[[], str],
+    traceparent: str | None,
 ) -> list[IngestResult]:
     events = [c.event for c in candidates if c.event is not None]
     changes = Changes()
@@ -135,6 +142,7 @@ def _apply(
                 actor=actor,
                 now=now,
                 new_id=new_id,
+                traceparent=traceparent,
             )
             results.append(result)
         changes.created = list(created.values())
@@ -159,6 +167,7 @@ def _one(
     actor: str,
     now: datetime,
     new_id: Callable[[], str],
+    traceparent: str | None,
 ) -> IngestResult:
     event = candidate.event
     if event is None:
@@ -207,7 +216,16 @@ def _one(
             now=now,
             new_id=new_id,
         )
-    record = _record(candidate, event, order, change, changes=changes, actor=actor, now=now)
+    record = _record(
+        candidate,
+        event,
+        order,
+        change,
+        changes=changes,
+        actor=actor,
+        now=now,
+        traceparent=traceparent,
+    )
     stored[event.event_id] = record
     return IngestResult(
         index=candidate.index,
@@ -230,6 +248,7 @@ def _record(
     changes: Changes,
     actor: str,
     now: datetime,
+    traceparent: str | None,
 ) -> StoredEvent:
     changes.events.append(
         NewEvent(
@@ -275,6 +294,7 @@ def _record(
                 milestone_message(event=event, order=order, change=change, recorded_at=now)
             ),
             created_at=now,
+            traceparent=traceparent,
         )
     )
     return StoredEvent(

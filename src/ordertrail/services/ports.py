@@ -73,6 +73,9 @@ class OutboxMessage:
     lane: str
     body: str
     created_at: datetime
+    # The W3C trace context of the request that ingested the event; the relay sends it on as the
+    # message's `traceparent` header. Last, because the SQL writer takes columns in field order.
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from ordertrail.adapters.tracing import TRACEPARENT, traced_request
 from ordertrail.domain.canonical import NotCanonicalJson, parse_strict_json
 from ordertrail.domain.orders.events import Envelope
 from ordertrail.entrypoints.api.auth import container, require
@@ -100,7 +101,12 @@ async def post_event(
 ) -> JSONResponse:
     event = await _json_body(request, principal)
     app = container(request)
-    [result] = await run_in_threadpool(app.ingest, raw_events=[event], principal=principal)
+    with traced_request(
+        app.tracing, method="POST", route="/v1/events", traceparent=request.headers.get(TRACEPARENT)
+    ) as traceparent:
+        [result] = await run_in_threadpool(
+            app.ingest, raw_events=[event], principal=principal, traceparent=traceparent
+        )
     return JSONResponse(result.as_dict(), status_code=result.http_status)
 
 
@@ -133,7 +139,16 @@ async def post_batch(
             f"a batch holds at most {BATCH_SIZE_MAX} events; this one has {len(events)}",
         )
     app = container(request)
-    results = await run_in_threadpool(app.ingest, raw_events=events, principal=principal)
+    # One span for the whole batch, never one per event.
+    with traced_request(
+        app.tracing,
+        method="POST",
+        route="/v1/events/batch",
+        traceparent=request.headers.get(TRACEPARENT),
+    ) as traceparent:
+        results = await run_in_threadpool(
+            app.ingest, raw_events=events, principal=principal, traceparent=traceparent
+        )
     summary = BatchSummary.of(results)
     return JSONResponse(
         {
