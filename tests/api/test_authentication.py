@@ -24,6 +24,7 @@ AUTHENTICATED_ROUTES = [
     ("POST", "/v1/quarantine/{quarantine_id}/replay", "/v1/quarantine/q-1/replay"),
     ("GET", "/v1/schemas", "/v1/schemas"),
     ("GET", "/v1/schemas/{event_type}/{version}", "/v1/schemas/order.placed/2"),
+    ("GET", "/v1/asyncapi.json", "/v1/asyncapi.json"),
     ("GET", "/v1/dlq", "/v1/dlq"),
     ("GET", "/v1/dlq/{dead_letter_id}", "/v1/dlq/1"),
     ("POST", "/v1/dlq/{dead_letter_id}/replay", "/v1/dlq/1/replay"),

@@ -56,6 +56,7 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
     Action.SCHEMAS_READ: [
         ("GET", "/v1/schemas", None, 200),
         ("GET", "/v1/schemas/order.placed/2", None, 200),
+        ("GET", "/v1/asyncapi.json", None, 200),
     ],
     Action.DLQ_READ: [("GET", "/v1/dlq", None, 200), ("GET", "/v1/dlq/999", None, 404)],
     Action.DLQ_MANAGE: [

@@ -1,4 +1,4 @@
-"""Health and the published event schemas."""
+"""Health, the published event schemas and the AsyncAPI document of the milestone messages."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ordertrail.entrypoints.api.auth import container, require
 from ordertrail.entrypoints.api.errors import ApiError
 from ordertrail.services.access import Action
 from ordertrail.services.keys import Principal
+from ordertrail.services.milestone_contract import asyncapi_document
 from ordertrail.services.reference_docs import event_json_schema, schema_catalog
 
 router = APIRouter()
@@ -47,3 +48,12 @@ async def get_schema(event_type: str, version: int, _principal: SchemaReader) ->
     if (event_type, version) not in SCHEMAS:
         raise ApiError(404, "schema_not_found", f"no schema for {event_type} v{version}")
     return event_json_schema(event_type, version)
+
+
+@router.get(
+    "/v1/asyncapi.json",
+    tags=["schemas"],
+    summary="The AsyncAPI 3.0 document of the milestone messages sent to revenue",
+)
+async def get_asyncapi(_principal: SchemaReader) -> dict[str, Any]:
+    return asyncapi_document()

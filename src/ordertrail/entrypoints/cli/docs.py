@@ -10,6 +10,8 @@ import typer
 
 from ordertrail.domain.orders import SCHEMAS
 from ordertrail.entrypoints.cli.common import console
+from ordertrail.services.milestone_contract import asyncapi_document, milestone_json_schema
+from ordertrail.services.milestones import MILESTONE_SCHEMA_VERSION
 from ordertrail.services.reference_docs import (
     event_json_schema,
     render_events_index,
@@ -30,6 +32,9 @@ def generated_documents() -> dict[str, str]:
     for event_type, version in sorted(SCHEMAS):
         schema = event_json_schema(event_type, version)
         documents[f"events/{event_type}.v{version}.json"] = json.dumps(schema, indent=2) + "\n"
+    milestone = f"milestones/milestone.v{MILESTONE_SCHEMA_VERSION}.json"
+    documents[milestone] = json.dumps(milestone_json_schema(), indent=2) + "\n"
+    documents["asyncapi.json"] = json.dumps(asyncapi_document(), indent=2) + "\n"
     return documents
 
 
@@ -37,7 +42,7 @@ def generated_documents() -> dict[str, str]:
 def docs_generate(
     out: Annotated[Path, typer.Option(help="The docs folder.")] = Path("docs"),
 ) -> None:
-    """Regenerate docs/order-lifecycle.md, docs/events/ and docs/security/roles.md."""
+    """Regenerate the reference documents under docs/: lifecycle, schemas, roles, AsyncAPI."""
     for relative, content in generated_documents().items():
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
