@@ -39,8 +39,9 @@ def frozen_schema(version: int) -> dict[str, Any]:
 
 
 @cache
-def validator() -> Draft202012Validator:
-    schema = milestone_json_schema()
+def validator(schema_json: str | None = None) -> Draft202012Validator:
+    """A validator for the current schema, or for a frozen one given as JSON text."""
+    schema = milestone_json_schema() if schema_json is None else json.loads(schema_json)
     Draft202012Validator.check_schema(schema)
     # jsonschema checks date-time only with rfc3339-validator installed; without it the format
     # would pass silently, so check it here: an ISO 8601 timestamp with an offset.
@@ -74,6 +75,21 @@ def outbox_bodies(sqlite_app: Ordertrail, sqlite_engine: Engine) -> list[dict[st
 def test_every_message_in_the_outbox_matches_the_published_schema(outbox_bodies):
     assert {body["event_type"] for body in outbox_bodies} == set(CURRENT_VERSION)
     failures = {body["message_id"]: errors for body in outbox_bodies if (errors := errors_of(body))}
+    assert failures == {}
+
+
+@pytest.mark.parametrize("version", [1])
+def test_a_consumer_written_against_a_frozen_version_accepts_every_message_emitted_now(
+    outbox_bodies, version: int
+):
+    # The consumer's side of compatibility: what we emit today must still be valid under the
+    # schema an older consumer was written against, whatever the schema diff says.
+    frozen = validator((FROZEN / f"milestone.v{version}.json").read_text(encoding="utf-8"))
+    failures = {
+        body["message_id"]: [e.message for e in frozen.iter_errors(body)]
+        for body in outbox_bodies
+        if not frozen.is_valid(body)
+    }
     assert failures == {}
 
 
