@@ -12,6 +12,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 from ordertrail.adapters.db.tables import events, orders, quarantine, transitions
 from ordertrail.services.pagination import cursor_time, decode_cursor, encode_cursor
 from ordertrail.services.ports import Page
+from ordertrail.services.read_models import order_document
 
 TIMELINE_EVENTS_MAX = 10_000
 
@@ -23,39 +24,6 @@ def _before(time_column: Any, key_column: Any, *, at: datetime, key: str) -> Any
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def order_document(row: Any) -> dict[str, Any]:
-    """The API's view of an order projection row."""
-    state = json.loads(row.state)
-    return {
-        "order_id": row.order_id,
-        "tenant_id": row.tenant_id,
-        "status": row.status,
-        "version": row.version,
-        "customer_id": row.customer_id,
-        "currency": row.currency,
-        "shipping_terms": state["shipping_terms"],
-        "package_id": state["package_id"],
-        "confirmed": state["confirmed"],
-        "flags": {
-            "on_hold": row.on_hold,
-            "holds": state["holds"],
-            "disputed": row.disputed,
-            "disputes": state["disputes"],
-        },
-        "lines": state["lines"],
-        "shipments": state["shipments"],
-        "billing": {
-            "invoiced_minor": state["invoiced_minor"],
-            "credited_minor": state["credited_minor"],
-            "documents": state["document_ids"],
-        },
-        "placed_at": _iso(row.placed_at),
-        "last_occurred_at": _iso(row.last_occurred_at),
-        "created_at": _iso(row.created_at),
-        "updated_at": _iso(row.updated_at),
-    }
 
 
 def quarantine_document(row: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from ordertrail.adapters.memory.database import (
     TIMELINE_EVENTS_MAX,
     EventRow,
     MemoryDatabase,
-    OrderRow,
     iso_or_none,
     utc_or_none,
 )
@@ -21,40 +20,9 @@ from ordertrail.services.ports import (
     Page,
     Rejection,
 )
+from ordertrail.services.read_models import order_document
 
 # ---- read models ----------------------------------------------------------------------------
-
-
-def _order_document(row: OrderRow) -> dict[str, Any]:
-    state = json.loads(row.state)
-    return {
-        "order_id": row.order_id,
-        "tenant_id": row.tenant_id,
-        "status": row.status,
-        "version": row.version,
-        "customer_id": row.customer_id,
-        "currency": row.currency,
-        "shipping_terms": state["shipping_terms"],
-        "package_id": state["package_id"],
-        "confirmed": state["confirmed"],
-        "flags": {
-            "on_hold": row.on_hold,
-            "holds": state["holds"],
-            "disputed": row.disputed,
-            "disputes": state["disputes"],
-        },
-        "lines": state["lines"],
-        "shipments": state["shipments"],
-        "billing": {
-            "invoiced_minor": state["invoiced_minor"],
-            "credited_minor": state["credited_minor"],
-            "documents": state["document_ids"],
-        },
-        "placed_at": iso_or_none(row.placed_at),
-        "last_occurred_at": iso_or_none(row.last_occurred_at),
-        "created_at": iso_or_none(row.created_at),
-        "updated_at": iso_or_none(row.updated_at),
-    }
 
 
 def _quarantine_document(rejection: Rejection, *, now_applied: bool) -> dict[str, Any]:
@@ -123,7 +91,7 @@ class MemoryOrderQueries:
     def get_order(self, *, tenant_id: str, order_id: str) -> dict[str, Any] | None:
         with self._database.lock:
             row = self._database.orders.get((tenant_id, order_id))
-        return None if row is None else _order_document(row)
+        return None if row is None else order_document(row)
 
     def timeline(self, *, tenant_id: str, order_id: str) -> dict[str, Any] | None:
         database = self._database
@@ -201,7 +169,7 @@ class MemoryOrderQueries:
         if len(rows) > limit:
             last = rows[limit - 1]
             next_cursor = encode_cursor(last.updated_at.isoformat(), last.order_id)
-        return Page(items=[_order_document(row) for row in rows[:limit]], next_cursor=next_cursor)
+        return Page(items=[order_document(row) for row in rows[:limit]], next_cursor=next_cursor)
 
     def list_quarantine(
         self,
