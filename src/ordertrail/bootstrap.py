@@ -36,6 +36,7 @@ from ordertrail.adapters.tracing import (
 )
 from ordertrail.services import dead_letters as dead_letter_service
 from ordertrail.services import ingest as ingest_service
+from ordertrail.services import quarantine as quarantine_service
 from ordertrail.services import replay as replay_service
 from ordertrail.services.consumer import BATCH_SIZE_MAX as CONSUMER_BATCH_SIZE_MAX
 from ordertrail.services.consumer import HandlerRegistry
@@ -215,7 +216,7 @@ class Ordertrail:
     def quarantine_unparseable(
         self, *, body: str, principal: Principal, code: str, message: str
     ) -> str:
-        return ingest_service.quarantine_unparseable(
+        return quarantine_service.quarantine_unparseable(
             uow_factory=self.uow_factory,
             body=body,
             tenant_id=principal.tenant_id,

@@ -11,9 +11,10 @@ import pytest
 
 from ordertrail.adapters.memory import MemoryStorage, MemoryUnitOfWork
 from ordertrail.domain.canonical import canonical_json, sha256_hex
-from ordertrail.services.ingest import ATTEMPTS_MAX, BATCH_SIZE_MAX, ingest, quarantine_unparseable
+from ordertrail.services.ingest import ATTEMPTS_MAX, BATCH_SIZE_MAX, ingest
 from ordertrail.services.ports import ConcurrentWrite, StoredEvent
 from ordertrail.services.projections import verify_projections
+from ordertrail.services.quarantine import quarantine_unparseable
 from ordertrail.services.results import BatchSummary, Outcome
 from tests.builders import delivered, dispatched, envelope, placed, qty
 from tests.conftest import NOW

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ordertrail.services.ingest import BATCH_SIZE_MAX, ingest, quarantine_unparseable
+from ordertrail.services.ingest import BATCH_SIZE_MAX, ingest
 from ordertrail.services.ports import Clock, ImportLog, ImportProgress, UnitOfWorkFactory
+from ordertrail.services.quarantine import quarantine_unparseable
 from ordertrail.services.results import BatchSummary
 
 FILE_NAME_IN_ACTOR_MAX = 100

@@ -31,10 +31,10 @@ from ordertrail.services.ports import (
     NewEvent,
     NewTransition,
     OutboxMessage,
-    Rejection,
     StoredEvent,
     UnitOfWorkFactory,
 )
+from ordertrail.services.quarantine import identifying_text, rejection_of
 from ordertrail.services.results import IngestResult, Outcome
 
 BATCH_SIZE_MAX = 1000
@@ -336,7 +336,7 @@ def _quarantine(
     field_errors = [error.as_dict() for error in rejection.field_errors]
     quarantine_id = new_id()
     changes.quarantine.append(
-        Rejection(
+        rejection_of(
             quarantine_id=quarantine_id,
             tenant_id=tenant_id,
             received_at=now,
@@ -346,69 +346,17 @@ def _quarantine(
             body=candidate.body,
             checksum_sha256=candidate.checksum,
             actor=actor,
-            event_id=_text(raw.get("event_id")),
-            order_id=_text(raw.get("order_id")),
-            event_type=_text(raw.get("type")),
-            source=_text(raw.get("source")),
+            raw=raw,
         )
     )
     outcome = Outcome.CONFLICT if rejection.code == "idempotency_conflict" else Outcome.REJECTED
     return IngestResult(
         index=candidate.index,
         outcome=outcome,
-        event_id=_text(raw.get("event_id")),
+        event_id=identifying_text(raw.get("event_id")),
         error_code=rejection.code,
         error_kind=rejection.kind,
         message=rejection.message,
         field_errors=field_errors,
         quarantine_id=quarantine_id,
     )
-
-
-def _text(value: Any) -> str | None:
-    """Keep an identifying field from a rejected event if it is a string a database can hold.
-
-    PostgreSQL text cannot contain U+0000 and UTF-8 cannot carry a lone surrogate; such a value
-    stays visible in the quarantined body, escaped, but not in the identifying column.
-    """
-    if not isinstance(value, str) or "\x00" in value:
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-    return value[:256]
-
-
-def quarantine_unparseable(
-    *,
-    uow_factory: UnitOfWorkFactory,
-    body: str,
-    tenant_id: str,
-    actor: str,
-    now: datetime,
-    new_id: Callable[[], str],
-    code: str,
-    message: str,
-) -> str:
-    """Keep a request body that is not even JSON (or not the right shape), and return its id."""
-    quarantine_id = new_id()
-    changes = Changes(
-        quarantine=[
-            Rejection(
-                quarantine_id=quarantine_id,
-                tenant_id=tenant_id,
-                received_at=now,
-                reason_code=code,
-                reason=message,
-                field_errors=[],
-                body=body,
-                checksum_sha256=sha256_hex(body),
-                actor=actor,
-            )
-        ]
-    )
-    with uow_factory() as uow:
-        uow.orders.write(changes=changes, now=now)
-        uow.commit()
-    return quarantine_id
