@@ -1,7 +1,8 @@
 """Brokers behind one port, chosen by the scheme of `ORDERTRAIL_BROKER_URL`.
 
-The table below is the whole selection. `db://` is the embedded default; RabbitMQ and Kafka are
-listed so a URL naming them gets a clear answer instead of "unknown scheme".
+The table below is the whole selection. `db://` is the embedded default; `amqp://` and `amqps://`
+are RabbitMQ; Kafka is listed so a URL naming it gets a clear answer instead of "unknown scheme".
+No factory connects: a broker connects on first use, inside the event loop that uses it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from ordertrail.adapters.brokers.db import DbBroker
+from ordertrail.adapters.brokers.rabbitmq import RabbitBroker, RabbitSettings
 from ordertrail.services.messaging import Broker, BrokerNotAvailable
 from ordertrail.services.ports import Clock
 
@@ -38,6 +40,14 @@ def _db(context: BrokerContext) -> Broker:
     return DbBroker(context.engine, clock=context.clock, lease_s=context.lease_s)
 
 
+def _rabbitmq(context: BrokerContext) -> Broker:
+    try:
+        settings = RabbitSettings.from_url(context.url)
+    except ValueError as error:
+        raise BrokerNotAvailable(f"bad RabbitMQ broker URL: {error}") from error
+    return RabbitBroker(settings, engine=context.engine, clock=context.clock)
+
+
 def _not_yet(name: str, package: str) -> Callable[[BrokerContext], Broker]:
     def factory(context: BrokerContext) -> Broker:
         raise BrokerNotAvailable(
@@ -50,8 +60,8 @@ def _not_yet(name: str, package: str) -> Callable[[BrokerContext], Broker]:
 
 BROKERS: dict[str, Callable[[BrokerContext], Broker]] = {
     "db": _db,
-    "amqp": _not_yet("RabbitMQ", "aio-pika"),
-    "amqps": _not_yet("RabbitMQ", "aio-pika"),
+    "amqp": _rabbitmq,
+    "amqps": _rabbitmq,
     "kafka": _not_yet("Kafka", "aiokafka"),
 }
 

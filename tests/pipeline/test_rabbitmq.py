@@ -1,0 +1,231 @@
+"""The RabbitMQ broker against a real server: confirms, acks, retry tiers, dead letters, end to end.
+
+RabbitMQ must listen at $ORDERTRAIL_TEST_AMQP_URL (default guest@127.0.0.1:5672). When it is
+unreachable these tests skip, except under CI=true, where they fail. Each test declares its own
+topology under a unique prefix and deletes it afterwards, so runs never see each other's messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from urllib.parse import urlsplit
+
+import aio_pika
+import pytest
+
+from ordertrail.adapters.brokers import BrokerContext, make_broker
+from ordertrail.adapters.brokers.rabbitmq import RabbitBroker, RabbitSettings, retry_tier_s
+from ordertrail.adapters.db.dead_letter_store import SqlDeadLetterStore
+from ordertrail.services.consumer import consume_round
+from ordertrail.services.messaging import LANES, BrokerNotAvailable
+from ordertrail.services.relay import relay_round
+from tests.conftest import IN_CI
+from tests.pipeline.support import add_outbox, effects, inbox_count, message, pipeline_app
+from tests.pipeline.support import unpublished as unpublished_rows
+
+AMQP_URL = os.environ.get("ORDERTRAIL_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+PATIENCE_S = 10.0
+
+
+def _rabbit_problem() -> str | None:
+    address = urlsplit(AMQP_URL)
+    try:
+        with socket.create_connection((address.hostname, address.port or 5672), timeout=3):
+            return None
+    except OSError as error:
+        return str(error)
+
+
+@pytest.fixture
+def rabbit_url() -> Iterator[str]:
+    """A broker URL with a prefix of its own; its queues and exchange are deleted afterwards."""
+    problem = _rabbit_problem()
+    if problem is not None:
+        if IN_CI:
+            pytest.fail(f"RabbitMQ is required under CI=true but unreachable: {problem}")
+        pytest.skip(f"RabbitMQ unreachable: {problem}")
+    url = f"{AMQP_URL}?prefix=ordertrail_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    yield url
+    janitor = RabbitBroker(RabbitSettings.from_url(url), engine=None, clock=None)  # type: ignore[arg-type]
+
+    async def clean() -> None:
+        await janitor.delete_topology()
+        await janitor.close()
+
+    asyncio.run(clean())
+
+
+@pytest.fixture
+def broker(rabbit_url, sqlite_engine, clock) -> RabbitBroker:
+    return RabbitBroker(RabbitSettings.from_url(rabbit_url), engine=sqlite_engine, clock=clock)
+
+
+async def eventually(receive: Callable[[], Awaitable[list]], *, count: int, what: str) -> list:
+    """Receive until `count` deliveries came; fail after PATIENCE_S (a bound, not a timing)."""
+    deadline = time.monotonic() + PATIENCE_S
+    got: list = []
+    while len(got) < count:
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}: {len(got)} of {count}")
+        got += await receive()
+    return got
+
+
+async def dead_queue(broker: RabbitBroker) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    """Everything in the prefix's dead queue, taken off it."""
+    channel = await broker._ready()
+    queue = await channel.get_queue(broker.name("dead"), ensure=False)
+    taken = []
+    while (incoming := await queue.get(no_ack=True, fail=False)) is not None:
+        taken.append(incoming)
+    return taken
+
+
+def test_the_retry_tier_is_the_shortest_not_shorter_than_the_delay_or_the_longest():
+    cases = {0: 1, 0.5: 1, 1: 1, 1.01: 5, 5: 5, 29: 30, 120: 120, 300: 600, 600: 600, 5000: 600}
+    assert {delay: retry_tier_s(delay) for delay in cases} == cases
+
+
+def test_amqp_urls_build_a_rabbitmq_broker_without_connecting(sqlite_engine, clock):
+    def broker(url: str):
+        return make_broker(BrokerContext(url=url, engine=sqlite_engine, clock=clock, lease_s=30))
+
+    built = broker("amqps://user:pw@nowhere.invalid:5671/vh?prefix=ot&prefetch=10&heartbeat=30")
+    assert isinstance(built, RabbitBroker)
+    assert built.settings.url == "amqps://user:pw@nowhere.invalid:5671/vh?heartbeat=30"
+    assert (built.settings.prefix, built.settings.prefetch) == ("ot", 10)
+    with pytest.raises(BrokerNotAvailable, match="prefetch"):
+        broker("amqp://rabbit/?prefetch=0")
+
+
+def test_published_messages_are_confirmed_received_in_order_once_per_order_and_acked(broker):
+    sent = [message(order_id="SO-1"), message(order_id="SO-2"), message(order_id="SO-1")]
+
+    async def scenario() -> None:
+        await broker.publish(messages=sent)
+        first = await eventually(
+            lambda: broker.receive(lane="critical", limit=10), count=1, what="the first batch"
+        )
+        # The second SO-1 waits for the next batch: at most one message per order per batch.
+        assert [d.message for d in first] == sent[:2]
+        assert [d.attempts for d in first] == [0, 0]
+        for delivery in first:
+            await broker.ack(delivery=delivery)
+        second = await eventually(
+            lambda: broker.receive(lane="critical", limit=10), count=1, what="the second batch"
+        )
+        assert [d.message for d in second] == sent[2:]
+        await broker.ack(delivery=second[0])
+        assert await broker.receive(lane="critical", limit=10) == []
+        assert await broker.receive(lane="bulk", limit=10) == []
+        await broker.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_retry_comes_back_after_its_tier_with_the_attempt_counted(broker, clock):
+    sent = message()
+
+    async def scenario() -> float:
+        await broker.publish(messages=[sent])
+        [delivery] = await eventually(
+            lambda: broker.receive(lane="critical", limit=10), count=1, what="the message"
+        )
+        retried_at = time.monotonic()
+        await broker.retry(delivery=delivery, error="boom", delay_s=0.5)
+        [again] = await eventually(
+            lambda: broker.receive(lane="critical", limit=10), count=1, what="the retry"
+        )
+        waited_s = time.monotonic() - retried_at
+        assert again.message == sent
+        assert (again.attempts, again.first_failed_at) == (1, clock.now())
+        await broker.ack(delivery=again)
+        await broker.close()
+        return waited_s
+
+    # The 1 s tier: it cannot come back sooner, and it must come back (bounded by PATIENCE_S).
+    assert asyncio.run(scenario()) >= 0.9
+
+
+def test_a_dead_letter_is_recorded_in_the_database_and_lands_in_the_dead_queue(
+    broker, sqlite_engine
+):
+    sent = message()
+
+    async def scenario() -> list:
+        await broker.publish(messages=[sent])
+        [delivery] = await eventually(
+            lambda: broker.receive(lane="critical", limit=10), count=1, what="the message"
+        )
+        await broker.dead_letter(delivery=delivery, consumer="recorder", error="gave up")
+        assert await broker.receive(lane="critical", limit=10) == []
+        dead = await dead_queue(broker)
+        await broker.close()
+        return dead
+
+    [dead] = asyncio.run(scenario())
+    assert dead.message_id == sent.message_id
+    assert dead.headers["ordertrail-last-error"] == "gave up"
+    assert dead.headers["ordertrail-dead-consumer"] == "recorder"
+    assert dead.headers["ordertrail-attempts"] == 1
+    page = SqlDeadLetterStore(sqlite_engine).list(
+        tenant_id="acme", include_purged=False, limit=10, cursor=None
+    )
+    [letter] = page.items
+    assert (letter["message_id"], letter["consumer"], letter["error"], letter["attempts"]) == (
+        sent.message_id,
+        "recorder",
+        "gave up",
+        1,
+    )
+
+
+def test_outbox_to_rabbitmq_to_handler_has_one_effect_and_the_inbox_dedupes_a_resend(
+    rabbit_url, sqlite_engine, clock, recorder
+):
+    app = pipeline_app(sqlite_engine, clock, recorder, broker_url=rabbit_url)
+    sent = [message(order_id="SO-1"), message(order_id="SO-1"), message(lane="bulk")]
+    add_outbox(sqlite_engine, sent)
+    pipeline = app.pipeline
+
+    async def consume_all(count: int) -> None:
+        async def one_round() -> list:
+            handled = []
+            for lane in LANES:
+                report = await consume_round(
+                    receiver=pipeline.broker,
+                    registry=pipeline.registry,
+                    uow_factory=pipeline.uow_factory,
+                    clock=clock,
+                    policy=pipeline.retry,
+                    lane=lane,
+                    batch_size=50,
+                )
+                handled += [lane] * report.handled
+            return handled
+
+        await eventually(one_round, count=count, what="the handled deliveries")
+
+    async def scenario() -> None:
+        published = await relay_round(
+            outbox=pipeline.outbox, publisher=pipeline.broker, clock=clock, config=pipeline.relay
+        )
+        assert published == {"critical": 2, "bulk": 1}
+        await consume_all(3)
+        # A relay that lost its confirms resends: the inbox makes the second delivery a no-op.
+        await pipeline.broker.publish(messages=sent[:1])
+        await consume_all(1)
+        await pipeline.broker.close()
+
+    asyncio.run(scenario())
+    assert unpublished_rows(sqlite_engine) == 0
+    critical = [m.message_id for m in sent[:2]]
+    assert [e for e in effects(sqlite_engine) if e in critical] == critical
+    assert sorted(effects(sqlite_engine)) == sorted(m.message_id for m in sent)
+    assert inbox_count(sqlite_engine) == 3
+    assert sorted(recorder.calls) == sorted(m.message_id for m in sent)
