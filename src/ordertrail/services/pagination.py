@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from ordertrail.services.ports import Page
+
+Row = TypeVar("Row")
 
 NOT_OURS = "the cursor is not one this API issued"
 
@@ -39,3 +45,19 @@ def cursor_time(text: str) -> datetime:
     if value.tzinfo is None:
         raise ValueError(NOT_OURS)
     return value.astimezone(UTC)
+
+
+def page_of(
+    *,
+    rows: Sequence[Row],
+    limit: int,
+    items: list[dict[str, Any]],
+    sort_key: Callable[[Row], tuple[str, ...]],
+) -> Page:
+    """Build a page from up to `limit + 1` rows read in page order and the first `limit` as items.
+
+    The extra row only says that more follow; the cursor points after the last row shown.
+    """
+    if len(rows) <= limit:
+        return Page(items=items, next_cursor=None)
+    return Page(items=items, next_cursor=encode_cursor(*sort_key(rows[limit - 1])))

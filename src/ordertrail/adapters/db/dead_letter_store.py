@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from ordertrail.adapters.db.engine import WRITE_OPTION
 from ordertrail.adapters.db.tables import dead_letter_replays, dead_letters
 from ordertrail.services.messaging import DeadLetter, Message
-from ordertrail.services.pagination import decode_cursor, encode_cursor
+from ordertrail.services.pagination import decode_cursor, page_of
 from ordertrail.services.ports import Page
 
 LIST_LIMIT_MAX = 500
@@ -117,12 +117,12 @@ class SqlDeadLetterStore:
             )
         with self._engine.connect() as connection:
             rows = connection.execute(query.limit(limit + 1)).all()
-        items = [_letter(row).as_dict(with_body=False) for row in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last.dead_at.isoformat(), str(last.id))
-        return Page(items=items, next_cursor=next_cursor)
+        return page_of(
+            rows=rows,
+            limit=limit,
+            items=[_letter(row).as_dict(with_body=False) for row in rows[:limit]],
+            sort_key=lambda r: (r.dead_at.isoformat(), str(r.id)),
+        )
 
     def get(self, *, tenant_id: str, dead_letter_id: int) -> DeadLetter | None:
         with self._engine.connect() as connection:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select
 
 from ordertrail.adapters.db.tables import events, orders, quarantine, transitions
-from ordertrail.services.pagination import cursor_time, decode_cursor, encode_cursor
+from ordertrail.services.pagination import cursor_time, decode_cursor, page_of
 from ordertrail.services.ports import Page
 from ordertrail.services.read_models import order_document
 
@@ -176,12 +176,12 @@ class SqlOrderQueries:
         )
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
-        items = [order_document(r) for r in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last.updated_at.isoformat(), last.order_id)
-        return Page(items=items, next_cursor=next_cursor)
+        return page_of(
+            rows=rows,
+            limit=limit,
+            items=[order_document(r) for r in rows[:limit]],
+            sort_key=lambda r: (r.updated_at.isoformat(), r.order_id),
+        )
 
     def list_quarantine(
         self,
@@ -215,12 +215,12 @@ class SqlOrderQueries:
         )
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
-        items = [quarantine_document(r) for r in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last.received_at.isoformat(), last.quarantine_id)
-        return Page(items=items, next_cursor=next_cursor)
+        return page_of(
+            rows=rows,
+            limit=limit,
+            items=[quarantine_document(r) for r in rows[:limit]],
+            sort_key=lambda r: (r.received_at.isoformat(), r.quarantine_id),
+        )
 
     def quarantined(
         self,

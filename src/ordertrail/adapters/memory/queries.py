@@ -14,7 +14,7 @@ from ordertrail.adapters.memory.database import (
     iso_or_none,
     utc_or_none,
 )
-from ordertrail.services.pagination import cursor_time, decode_cursor, encode_cursor
+from ordertrail.services.pagination import cursor_time, decode_cursor, page_of
 from ordertrail.services.ports import (
     NewTransition,
     Page,
@@ -165,11 +165,12 @@ class MemoryOrderQueries:
                 and (after is None or (row.updated_at, row.order_id) < after)
             ]
         rows.sort(key=lambda row: (row.updated_at, row.order_id), reverse=True)
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last.updated_at.isoformat(), last.order_id)
-        return Page(items=[order_document(row) for row in rows[:limit]], next_cursor=next_cursor)
+        return page_of(
+            rows=rows,
+            limit=limit,
+            items=[order_document(row) for row in rows[:limit]],
+            sort_key=lambda r: (r.updated_at.isoformat(), r.order_id),
+        )
 
     def list_quarantine(
         self,
@@ -194,13 +195,12 @@ class MemoryOrderQueries:
                 and (after is None or (r.received_at, r.quarantine_id) < after)
             ]
         rows.sort(key=lambda r: (r.received_at, r.quarantine_id), reverse=True)
-        rows = rows[: limit + 1]
-        documents = self._quarantine_documents(rows[:limit])
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last.received_at.isoformat(), last.quarantine_id)
-        return Page(items=documents, next_cursor=next_cursor)
+        return page_of(
+            rows=rows,
+            limit=limit,
+            items=self._quarantine_documents(rows[:limit]),
+            sort_key=lambda r: (r.received_at.isoformat(), r.quarantine_id),
+        )
 
     def quarantined(
         self,
