@@ -1,0 +1,1 @@
+"""Shipments: canonical carrier status, scans, versioned provider mappings and root causes."""
