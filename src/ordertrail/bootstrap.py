@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from ordertrail.adapters.db.migrate import upgrade
 from ordertrail.adapters.db.outbox_store import SqlOutboxStore, relay_lock_for
 from ordertrail.adapters.db.queries import SqlOrderQueries
 from ordertrail.adapters.db.uow import SqlUnitOfWork
+from ordertrail.adapters.metrics import Metrics
 from ordertrail.adapters.tracing import (
     EXPORTERS,
     Tracing,
@@ -199,6 +200,8 @@ class Ordertrail:
     pipeline: Pipeline
     # None when tracing is off: then no span is started anywhere.
     tracing: Tracing | None = None
+    # This app's Prometheus series, on a registry of its own (never the global one).
+    metrics: Metrics = field(default_factory=Metrics)
 
     def ingest(
         self, *, raw_events: Sequence[Any], principal: Principal, traceparent: str | None = None
