@@ -28,6 +28,7 @@ from ordertrail.adapters.db.outbox_store import SqlOutboxStore, relay_lock_for
 from ordertrail.adapters.db.queries import SqlOrderQueries
 from ordertrail.adapters.db.uow import SqlUnitOfWork
 from ordertrail.adapters.metrics import Metrics
+from ordertrail.adapters.metrics_db import app_metrics
 from ordertrail.adapters.tracing import (
     EXPORTERS,
     Tracing,
@@ -305,6 +306,7 @@ def _pipeline(
     clock: Clock,
     handlers: Sequence[Handler],
     tracing: Tracing | None,
+    metrics: Metrics,
 ) -> Pipeline:
     broker = make_broker(
         BrokerContext(
@@ -313,7 +315,9 @@ def _pipeline(
     )
     if tracing is not None:
         broker = TracingBroker(broker, tracing=tracing)
-    registry = HandlerRegistry([MilestoneLogHandler(clock=clock), *handlers], tracing=tracing)
+    registry = HandlerRegistry(
+        [MilestoneLogHandler(clock=clock), *handlers], tracing=tracing, observer=metrics
+    )
     for path in settings.handlers:
         registry.register(_plugin(path, clock=clock))
     return Pipeline(
@@ -357,6 +361,7 @@ def bootstrap(
             provider=tracer_provider, messaging_system=messaging_system_for(settings.broker_url)
         )
     )
+    metrics = app_metrics(engine=engine, clock=clock, broker_url=settings.broker_url)
     return Ordertrail(
         settings=settings,
         engine=engine,
@@ -368,7 +373,13 @@ def bootstrap(
         clock=clock,
         new_id=new_id or new_uuid,
         pipeline=_pipeline(
-            settings=settings, engine=engine, clock=clock, handlers=handlers, tracing=tracing
+            settings=settings,
+            engine=engine,
+            clock=clock,
+            handlers=handlers,
+            tracing=tracing,
+            metrics=metrics,
         ),
         tracing=tracing,
+        metrics=metrics,
     )

@@ -13,10 +13,13 @@ every label value combination is a series Prometheus keeps.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
+
+from ordertrail.services.messaging import Message
 
 # Request-scale latencies: the ingest latency SLO threshold (0.25 s) is a bucket bound, so the
 # SLO ratio is read straight from `le="0.25"`.
@@ -174,6 +177,21 @@ class Metrics:
     ) -> None:
         self.ingest_request_duration.labels(route=route).observe(
             duration_s, exemplar=_exemplar(trace_id)
+        )
+
+    def handled(self, *, consumer: str, message: Message, handled_at: datetime, ok: bool) -> None:
+        """The consumer loop's observer: count the run and, when it committed, its latency.
+
+        Latency runs from the message's creation (the ingest that wrote its outbox row) to the
+        consumer's commit, so it includes relay, broker and retry time: for consumer "revenue"
+        and event type "shipment.delivered" it is the delivery -> revenue latency.
+        """
+        self.pipeline_handled.labels(consumer=consumer, outcome="ok" if ok else "error").inc()
+        if not ok:
+            return
+        latency_s = max(0.0, (handled_at - message.created_at).total_seconds())
+        self.pipeline_latency.labels(consumer=consumer, event_type=message.event_type).observe(
+            latency_s, exemplar=_exemplar(trace_id_of(message.headers.get("traceparent")))
         )
 
     def register(self, collectors: Iterable[Collector]) -> None:

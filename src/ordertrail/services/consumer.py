@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from ordertrail.services.messaging import (
@@ -62,6 +63,18 @@ class NoTracing:
         return nullcontext()
 
 
+class HandlingObserver(Protocol):
+    """Told of each handler run once it has committed or failed; metrics listen here.
+
+    The services stay free of any metrics library: bootstrap passes an adapter that records
+    what it is told. A message the inbox had already seen is not a run and is not reported.
+    """
+
+    def handled(
+        self, *, consumer: str, message: Message, handled_at: datetime, ok: bool
+    ) -> None: ...
+
+
 class HandlerRegistry:
     """The table of consumer name -> handler that bootstrap fills; lanes pick their handlers.
 
@@ -70,9 +83,14 @@ class HandlerRegistry:
     """
 
     def __init__(
-        self, handlers: Iterable[Handler] = (), *, tracing: DeliveryTracing | None = None
+        self,
+        handlers: Iterable[Handler] = (),
+        *,
+        tracing: DeliveryTracing | None = None,
+        observer: HandlingObserver | None = None,
     ) -> None:
         self.tracing: DeliveryTracing = tracing or NoTracing()
+        self.observer = observer
         self._handlers: dict[str, Handler] = {}
         for handler in handlers:
             self.register(handler)
@@ -124,24 +142,31 @@ def apply_handlers(
     uow_factory: ConsumerUnitOfWorkFactory,
     clock: Clock,
     tracing: DeliveryTracing | None = None,
+    observer: HandlingObserver | None = None,
 ) -> _Failure | None:
     """Run each handler on the delivery in its own transaction; stop at the first failure."""
     message = delivery.message
     tracing = tracing or NoTracing()
     with tracing.process(message=message):
         for handler in handlers:
+            ran = False
             try:
                 # The span closes on the exception, so it records the failure before we keep it.
                 with (
                     tracing.handle(consumer=handler.consumer, message=message),
                     uow_factory() as uow,
                 ):
-                    if uow.inbox.record(
+                    ran = uow.inbox.record(
                         consumer=handler.consumer, message=message, processed_at=clock.now()
-                    ):
+                    )
+                    if ran:
                         handler.handle(message=message, uow=uow)
                         uow.commit()
             except Exception as error:  # any handler failure is retried, then dead-lettered
+                if observer is not None:
+                    observer.handled(
+                        consumer=handler.consumer, message=message, handled_at=clock.now(), ok=False
+                    )
                 logger.warning(
                     "consumer %s failed on %s (attempt %d)",
                     handler.consumer,
@@ -151,6 +176,10 @@ def apply_handlers(
                 )
                 text = f"{type(error).__name__}: {error}"
                 return _Failure(consumer=handler.consumer, error=text[:ERROR_CHARS_MAX])
+            if ran and observer is not None:
+                observer.handled(
+                    consumer=handler.consumer, message=message, handled_at=clock.now(), ok=True
+                )
     return None
 
 
@@ -177,6 +206,7 @@ async def consume_round(
             uow_factory=uow_factory,
             clock=clock,
             tracing=registry.tracing,
+            observer=registry.observer,
         )
         attempt = delivery.attempts + 1
         if failure is None:
