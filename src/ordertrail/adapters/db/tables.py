@@ -304,3 +304,4 @@ milestone_log = Table(
 )
 
 APPEND_ONLY_TABLES = ("events", "transitions", "dead_letter_replays")
+from ordertrail.adapters.db import tables_revenue as _tables_revenue  # noqa: E402, F401
