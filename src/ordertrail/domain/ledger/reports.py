@@ -85,11 +85,11 @@ def trial_balance_report(totals: Iterable[AccountTotal]) -> TrialBalance:
             )
         )
     currency_totals = tuple(CurrencyTotal(c, d, k) for c, (d, k) in sorted(sums.items()))
-    for total in currency_totals:
-        if total.difference_minor != 0:
+    for column in currency_totals:
+        if column.difference_minor != 0:
             raise TrialBalanceNotZero(
-                f"{total.currency}: debits {total.debit_minor} and credits "
-                f"{total.credit_minor} differ by {total.difference_minor}"
+                f"{column.currency}: debits {column.debit_minor} and credits "
+                f"{column.credit_minor} differ by {column.difference_minor}"
             )
     lines.sort(key=lambda line: (line.currency, line.gl_code, line.account))
     return TrialBalance(lines=tuple(lines), totals=currency_totals)
