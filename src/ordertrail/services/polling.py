@@ -1,0 +1,332 @@
+"""Poll carrier tracking APIs for the trackers that are due, within each credential's rate limits.
+
+One round takes a bounded batch of due trackers from the poll-state store, groups them by
+provider and credential (each credential has its own quota), and polls each group in turn of its
+rate limiter's tokens, the groups side by side. Scans go to `record_scans` through the `record`
+callback; the tracker is then rescheduled by the cadence of the status it now has.
+
+No tracker is ever dropped. A 429 pauses the credential until the carrier's retry time and puts
+the tracker back with a jittered backoff; an error backs it off exponentially; a group that would
+have to wait too long for a token leaves its remaining trackers scheduled for when the token
+comes. Time and sleep are injected, so tests run hours of polling in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from ordertrail.domain.shipments.scans import CarrierScan
+from ordertrail.services.poll_policy import Backoff, Cadence, tier_of
+from ordertrail.services.ports import Clock
+
+BATCH_SIZE_MAX = 1_000
+ERROR_TEXT_MAX = 500
+
+
+class Throttled(Exception):
+    """The carrier answered 429: too many requests for this credential."""
+
+    def __init__(self, message: str, *, retry_at: datetime | None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class TrackingNotFound(Exception):
+    """The carrier does not know the tracking number (yet: new labels take minutes to appear)."""
+
+
+class CarrierUnavailable(Exception):
+    """The carrier could not answer: a timeout, a 5xx, a refused credential or a bad response."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tracker:
+    """One tracking number's polling state."""
+
+    tenant_id: str
+    carrier: str
+    tracking_number: str
+    provider: str
+    credential: str
+    status: str | None
+    next_poll_at: datetime | None
+    attempts: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """What one poll (or deferral) decided for a tracker; the store writes it back."""
+
+    tracker: Tracker
+    next_poll_at: datetime | None
+    attempts: int
+    status: str | None
+    polled_at: datetime | None = None
+    error: str | None = None
+
+
+class TrackingClient(Protocol):
+    provider: str
+
+    async def track(self, *, tracking_number: str) -> list[CarrierScan]:
+        """Every scan the carrier has for the number; raise Throttled, TrackingNotFound or
+        CarrierUnavailable."""
+        ...
+
+
+class RateLimiter(Protocol):
+    def try_acquire(self, *, now: datetime) -> float:
+        """Take one request's token and return 0, or take nothing and return seconds to wait."""
+        ...
+
+    def pause_until(self, *, until: datetime) -> None:
+        """Hand out no token before `until` (the carrier said so)."""
+        ...
+
+    def remaining(self, *, now: datetime) -> dict[str, int]:
+        """Requests left in each quota window, keyed by the window's label."""
+        ...
+
+
+class PollStateStore(Protocol):
+    def due(self, *, now: datetime, limit: int) -> list[Tracker]:
+        """Trackers whose next poll time has come, the longest-waiting first."""
+        ...
+
+    def save(self, *, result: PollResult, now: datetime) -> None: ...
+
+    def status_of(self, *, tenant_id: str, carrier: str, tracking_number: str) -> str | None:
+        """The shipment's canonical status now (after the scans were recorded)."""
+        ...
+
+
+class PollObserver(Protocol):
+    """Where metrics go; the services never import prometheus."""
+
+    def requested(self, *, provider: str, outcome: str) -> None: ...
+
+    def throttled(self, *, provider: str) -> None: ...
+
+    def quota(self, *, provider: str, credential: str, remaining: Mapping[str, int]) -> None: ...
+
+
+class _NoObserver:
+    def requested(self, *, provider: str, outcome: str) -> None:
+        pass
+
+    def throttled(self, *, provider: str) -> None:
+        pass
+
+    def quota(self, *, provider: str, credential: str, remaining: Mapping[str, int]) -> None:
+        pass
+
+
+# (tenant_id, scans, received_at): bootstrap binds this to tracking.record_scans.
+RecordScans = Callable[[str, Sequence[CarrierScan], datetime], Awaitable[object]]
+Sleeper = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PollerConfig:
+    batch_size: int = 100
+    # The longest one round waits for a credential's next token. Past it, the group's remaining
+    # trackers are rescheduled for when the token comes, so a spent daily quota cannot hold a
+    # round (and the credentials polled beside it) for hours.
+    wait_s_max: float = 60.0
+    cadence: Cadence = field(default_factory=Cadence)
+    backoff: Backoff = field(default_factory=Backoff)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= BATCH_SIZE_MAX:
+            raise ValueError(f"the polling batch size must be between 1 and {BATCH_SIZE_MAX}")
+        if not 0 <= self.wait_s_max <= 3600:
+            raise ValueError("wait_s_max must be between 0 and 3600 seconds")
+
+
+@dataclass(slots=True)
+class RoundReport:
+    polled: int = 0
+    scans: int = 0
+    throttled: int = 0
+    not_found: int = 0
+    errors: int = 0
+    deferred: int = 0
+
+    def add(self, other: RoundReport) -> None:
+        for name in ("polled", "scans", "throttled", "not_found", "errors", "deferred"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True, slots=True)
+class Poller:
+    """Everything a polling round needs, wired once (bootstrap or a test)."""
+
+    store: PollStateStore
+    clients: Mapping[str, TrackingClient]
+    limiter_for: Callable[[str, str], RateLimiter]  # (provider, credential) -> its limiter
+    record: RecordScans
+    clock: Clock
+    sleep: Sleeper
+    random: Callable[[], float]
+    config: PollerConfig = field(default_factory=PollerConfig)
+    observer: PollObserver = field(default_factory=_NoObserver)
+
+    async def poll_round(self) -> RoundReport:
+        """Poll one batch of due trackers; return what happened to them."""
+        now = self.clock.now()
+        trackers = await asyncio.to_thread(self.store.due, now=now, limit=self.config.batch_size)
+        groups: dict[tuple[str, str], list[Tracker]] = {}
+        for tracker in trackers:
+            groups.setdefault((tracker.provider, tracker.credential), []).append(tracker)
+        reports = await asyncio.gather(
+            *(self._poll_group(key=key, trackers=group) for key, group in groups.items())
+        )
+        total = RoundReport()
+        for report in reports:
+            total.add(report)
+        return total
+
+    async def _poll_group(self, *, key: tuple[str, str], trackers: list[Tracker]) -> RoundReport:
+        provider, credential = key
+        report = RoundReport()
+        client = self.clients.get(provider)
+        limiter = self.limiter_for(provider, credential)
+        for index, tracker in enumerate(trackers):
+            wait_s = await self._wait_for_token(limiter)
+            if wait_s > 0:
+                # The token is further away than a round may wait: keep the rest scheduled.
+                ready_at = self.clock.now() + timedelta(seconds=wait_s)
+                for rest in trackers[index:]:
+                    await self._save(_deferred(rest, ready_at))
+                report.deferred += len(trackers) - index
+                return report
+            result, paused_until = await self._poll_one(
+                tracker, client=client, limiter=limiter, report=report
+            )
+            await self._save(result)
+            self.observer.quota(
+                provider=provider,
+                credential=credential,
+                remaining=limiter.remaining(now=self.clock.now()),
+            )
+            if paused_until is not None:
+                # The credential is paused: the others wait for the pause to end, in their place.
+                for rest in trackers[index + 1 :]:
+                    await self._save(_deferred(rest, paused_until))
+                report.deferred += len(trackers) - index - 1
+                return report
+        return report
+
+    async def _wait_for_token(self, limiter: RateLimiter) -> float:
+        """Sleep for the limiter's next token; return 0 once taken, else the wait still due."""
+        waited = 0.0
+        while (wait_s := limiter.try_acquire(now=self.clock.now())) > 0:
+            if waited + wait_s > self.config.wait_s_max:
+                return wait_s
+            await self.sleep(wait_s)
+            waited += wait_s
+        return 0.0
+
+    async def _poll_one(
+        self,
+        tracker: Tracker,
+        *,
+        client: TrackingClient | None,
+        limiter: RateLimiter,
+        report: RoundReport,
+    ) -> tuple[PollResult, datetime | None]:
+        """Poll one tracker; return its result and, after a 429, when the credential may resume."""
+        now = self.clock.now()
+        attempts = tracker.attempts + 1
+        backoff = self.config.backoff
+        if client is None:
+            report.errors += 1
+            return self._failed(tracker, now=now, error=f"no client for {tracker.provider}"), None
+        try:
+            scans = await client.track(tracking_number=tracker.tracking_number)
+        except Throttled as throttled:
+            report.throttled += 1
+            self.observer.requested(provider=tracker.provider, outcome="throttled")
+            self.observer.throttled(provider=tracker.provider)
+            pause = throttled.retry_at or now + timedelta(seconds=backoff.initial_s)
+            limiter.pause_until(until=pause)
+            next_at = backoff.after_throttle(
+                now=now, retry_at=throttled.retry_at, attempts=attempts, random=self.random
+            )
+            result = PollResult(
+                tracker=tracker,
+                next_poll_at=next_at,
+                attempts=attempts,
+                status=tracker.status,
+                polled_at=now,
+                error=_text(f"throttled: {throttled}"),
+            )
+            return result, pause
+        except TrackingNotFound as missing:
+            report.not_found += 1
+            self.observer.requested(provider=tracker.provider, outcome="ok")
+            error = f"not found: {missing}"
+            return self._failed(tracker, now=now, error=error, at_least_cadence=True), None
+        except CarrierUnavailable as failure:
+            report.errors += 1
+            self.observer.requested(provider=tracker.provider, outcome="error")
+            return self._failed(tracker, now=now, error=f"error: {failure}"), None
+        self.observer.requested(provider=tracker.provider, outcome="ok")
+        report.polled += 1
+        report.scans += len(scans)
+        if scans:
+            await self.record(tracker.tenant_id, scans, now)
+        status = await asyncio.to_thread(
+            self.store.status_of,
+            tenant_id=tracker.tenant_id,
+            carrier=tracker.carrier,
+            tracking_number=tracker.tracking_number,
+        )
+        status = status or tracker.status
+        result = PollResult(
+            tracker=tracker,
+            next_poll_at=self.config.cadence.next_poll_at(status=status, now=now),
+            attempts=0,
+            status=status,
+            polled_at=now,
+        )
+        return result, None
+
+    def _failed(
+        self, tracker: Tracker, *, now: datetime, error: str, at_least_cadence: bool = False
+    ) -> PollResult:
+        attempts = tracker.attempts + 1
+        delay_s = self.config.backoff.delay_s(attempts=attempts, random=self.random)
+        if at_least_cadence:
+            delay_s = max(delay_s, self.config.cadence.interval_s(tier_of(tracker.status)) or 0)
+        return PollResult(
+            tracker=tracker,
+            next_poll_at=now + timedelta(seconds=delay_s),
+            attempts=attempts,
+            status=tracker.status,
+            polled_at=now,
+            error=_text(error),
+        )
+
+    async def _save(self, result: PollResult) -> None:
+        await asyncio.to_thread(self.store.save, result=result, now=self.clock.now())
+
+
+def _deferred(tracker: Tracker, ready_at: datetime) -> PollResult:
+    """Keep a tracker that was not polled this round scheduled for when its token comes."""
+    return PollResult(
+        tracker=tracker,
+        next_poll_at=max(ready_at, tracker.next_poll_at or ready_at),
+        attempts=tracker.attempts,
+        status=tracker.status,
+        error=tracker.last_error,
+    )
+
+
+def _text(message: str) -> str:
+    return message[:ERROR_TEXT_MAX]
