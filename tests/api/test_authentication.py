@@ -30,6 +30,7 @@ AUTHENTICATED_ROUTES = [
     ("POST", "/v1/dlq/{dead_letter_id}/replay", "/v1/dlq/1/replay"),
     ("POST", "/v1/dlq/{dead_letter_id}/purge", "/v1/dlq/1/purge"),
     ("POST", "/v1/revenue/preview", "/v1/revenue/preview"),
+    ("GET", "/metrics", "/metrics"),
 ]
 AUTHENTICATED_REQUESTS = [(method, path) for method, _, path in AUTHENTICATED_ROUTES]
 PUBLIC_PATHS = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -64,6 +64,7 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("POST", "/v1/dlq/999/purge", None, 404),
     ],
     Action.REVENUE_PREVIEW: [("POST", "/v1/revenue/preview", one_product_contract, 200)],
+    Action.METRICS_READ: [("GET", "/metrics", None, 200)],
 }
 # Actions no HTTP endpoint performs, with the reason; a new endpoint for one must move it above.
 WITHOUT_ENDPOINT = {

@@ -13,6 +13,8 @@ class Role(StrEnum):
     REVENUE_ACCOUNTANT = "revenue_accountant"
     CONTROLLER = "controller"
     AUDITOR = "auditor"
+    # The deployment's operators (Prometheus scrapes with such a key); no tenant's user.
+    OPERATOR = "operator"
 
 
 class Action(StrEnum):
@@ -25,6 +27,7 @@ class Action(StrEnum):
     DLQ_READ = "dlq:read"
     DLQ_MANAGE = "dlq:manage"
     REVENUE_PREVIEW = "revenue:preview"
+    METRICS_READ = "metrics:read"
 
 
 R = Role
@@ -48,6 +51,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REVENUE_PREVIEW: frozenset(
         {R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR, R.VIEWER}
     ),
+    # The series count every tenant's traffic (no tenant labels), so not even a tenant's admin
+    # reads them: only operator keys, which the deployment creates for its scrapers.
+    Action.METRICS_READ: frozenset({R.OPERATOR}),
 }
 
 

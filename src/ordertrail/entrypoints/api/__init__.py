@@ -13,12 +13,14 @@ from ordertrail.entrypoints.api import (
     routes_dlq,
     routes_events,
     routes_meta,
+    routes_metrics,
     routes_orders,
     routes_quarantine,
     routes_revenue,
 )
 from ordertrail.entrypoints.api.errors import install_error_handlers
 from ordertrail.entrypoints.api.limits import BodySizeLimit
+from ordertrail.entrypoints.api.request_metrics import RequestMetrics
 from ordertrail.entrypoints.workers.embedded import EmbeddedPipeline
 
 DESCRIPTION = """
@@ -62,5 +64,8 @@ def create_app(ordertrail: Ordertrail, *, embedded_workers: bool = False) -> Fas
     app.include_router(routes_quarantine.router)
     app.include_router(routes_dlq.router)
     app.include_router(routes_revenue.router)
+    app.include_router(routes_metrics.router)
     app.add_middleware(BodySizeLimit, max_bytes=ordertrail.settings.request_body_max_bytes)
+    # Outermost, so the time and status of every answer count, the body limit's 413 included.
+    app.add_middleware(RequestMetrics, metrics=ordertrail.metrics)
     return app

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from ordertrail.adapters.metrics import trace_id_of
 from ordertrail.adapters.tracing import TRACEPARENT, traced_request
+from ordertrail.bootstrap import Ordertrail
 from ordertrail.domain.canonical import NotCanonicalJson, parse_strict_json
 from ordertrail.domain.orders.events import Envelope
 from ordertrail.entrypoints.api.auth import container, require
@@ -16,7 +19,7 @@ from ordertrail.entrypoints.api.errors import ApiError
 from ordertrail.services.access import Action
 from ordertrail.services.ingest import BATCH_SIZE_MAX
 from ordertrail.services.keys import Principal
-from ordertrail.services.results import BatchSummary
+from ordertrail.services.results import BatchSummary, IngestResult
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -54,6 +57,7 @@ async def _quarantine_body(
 ) -> str:
     """Keep the raw request body in quarantine with its reason; return the quarantine id."""
     text = (await request.body()).decode("utf-8", errors="replace")
+    container(request).metrics.ingest_events.labels(source="api", outcome="quarantined").inc()
     quarantine_id: str = await run_in_threadpool(
         container(request).quarantine_unparseable,
         body=text,
@@ -84,6 +88,30 @@ async def _json_body(request: Request, principal: Principal) -> Any:
         ) from None
 
 
+async def _ingest(
+    app: Ordertrail,
+    *,
+    route: str,
+    raw_events: list[Any],
+    principal: Principal,
+    traceparent: str | None,
+    started: float,
+) -> list[IngestResult]:
+    """Ingest off the event loop; count the outcomes, time the batch and the whole request."""
+    batch_started = time.perf_counter()
+    results = await run_in_threadpool(
+        app.ingest, raw_events=raw_events, principal=principal, traceparent=traceparent
+    )
+    done = time.perf_counter()
+    trace_id = trace_id_of(traceparent)
+    outcomes = [result.outcome.value for result in results]
+    app.metrics.observe_ingest(
+        source="api", outcomes=outcomes, duration_s=done - batch_started, trace_id=trace_id
+    )
+    app.metrics.observe_ingest_request(route=route, duration_s=done - started, trace_id=trace_id)
+    return results
+
+
 @router.post(
     "",
     summary="Ingest one event",
@@ -99,13 +127,19 @@ async def post_event(
     request: Request,
     principal: Annotated[Principal, Depends(require(Action.EVENTS_WRITE))],
 ) -> JSONResponse:
+    started = time.perf_counter()
     event = await _json_body(request, principal)
     app = container(request)
     with traced_request(
         app.tracing, method="POST", route="/v1/events", traceparent=request.headers.get(TRACEPARENT)
     ) as traceparent:
-        [result] = await run_in_threadpool(
-            app.ingest, raw_events=[event], principal=principal, traceparent=traceparent
+        [result] = await _ingest(
+            app,
+            route="/v1/events",
+            raw_events=[event],
+            principal=principal,
+            traceparent=traceparent,
+            started=started,
         )
     return JSONResponse(result.as_dict(), status_code=result.http_status)
 
@@ -123,6 +157,7 @@ async def post_batch(
     request: Request,
     principal: Annotated[Principal, Depends(require(Action.EVENTS_WRITE))],
 ) -> JSONResponse:
+    started = time.perf_counter()
     payload = await _json_body(request, principal)
     events = payload.get("events") if isinstance(payload, dict) else payload
     if not isinstance(events, list):
@@ -146,8 +181,13 @@ async def post_batch(
         route="/v1/events/batch",
         traceparent=request.headers.get(TRACEPARENT),
     ) as traceparent:
-        results = await run_in_threadpool(
-            app.ingest, raw_events=events, principal=principal, traceparent=traceparent
+        results = await _ingest(
+            app,
+            route="/v1/events/batch",
+            raw_events=events,
+            principal=principal,
+            traceparent=traceparent,
+            started=started,
         )
     summary = BatchSummary.of(results)
     return JSONResponse(
