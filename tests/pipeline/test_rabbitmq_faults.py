@@ -15,10 +15,13 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import insert
 
 from ordertrail.adapters.brokers.rabbitmq import RabbitBroker, RabbitSettings
+from ordertrail.adapters.db.tables import outbox
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.workers.relay import run_relay
 from ordertrail.entrypoints.workers.worker import run_worker
@@ -27,7 +30,15 @@ from ordertrail.services.dead_letters import replay_dead_letter
 from ordertrail.services.messaging import LANES, DeadLetter, Delivery
 from ordertrail.services.relay import relay_round
 from tests.conftest import IN_CI
-from tests.pipeline.support import FAST, add_outbox, effects, inbox_count, message, pipeline_app
+from tests.pipeline.support import (
+    FAST,
+    add_outbox,
+    effects,
+    inbox_count,
+    message,
+    outbox_row,
+    pipeline_app,
+)
 from tests.pipeline.support import unpublished as unpublished_rows
 from tests.pipeline.test_rabbitmq import AMQP_URL, _rabbit_problem, dead_queue
 
@@ -196,14 +207,18 @@ def test_a_worker_killed_between_its_effect_and_its_ack_leaves_exactly_one_effec
 
 
 async def consume_until(
-    app: Ordertrail, *, what: str, handled: int = 0, dead_lettered: int = 0
+    app: Ordertrail, *, what: str, handled: int = 0, dead_lettered: int = 0, tick_s: float = 0
 ) -> ConsumeReport:
-    """Run consume rounds on the critical lane until the counts are reached (bounded)."""
+    """Run consume rounds on the critical lane until the counts are reached (bounded).
+
+    Each round moves the app's fixed clock on by `tick_s`, so retries come due.
+    """
     deadline = time.monotonic() + DRAIN_PATIENCE_S
     total = ConsumeReport()
     while total.handled < handled or total.dead_lettered < dead_lettered:
         if time.monotonic() > deadline:
             pytest.fail(f"gave up waiting for {what}: {total}")
+        app.clock.advance(timedelta(seconds=tick_s))  # type: ignore[attr-defined]
         total += await consume_round(
             receiver=app.pipeline.broker,
             registry=app.pipeline.registry,
@@ -219,27 +234,28 @@ async def consume_until(
 def test_a_poison_message_is_retried_with_backoff_dead_lettered_then_replayed_once_fixed(
     rabbit_url, sqlite_engine, clock, recorder
 ):
-    # Three attempts, 0.1 s then 0.2 s of backoff: both retries wait in the 1 s tier.
+    # Three attempts, 10 s then 20 s of backoff on the test's clock, which the rounds advance.
     app = _pipeline(
         sqlite_engine,
         clock,
         recorder,
         url=rabbit_url,
         retry_attempts_max=3,
-        retry_backoff_initial_s=0.1,
+        retry_backoff_initial_s=10.0,
     )
     sent = message()
-    add_outbox(sqlite_engine, [sent])
+    with sqlite_engine.begin() as connection:  # as ingest writes it, with the request's trace
+        connection.execute(
+            insert(outbox).values(**outbox_row(sent), traceparent=sent.headers["traceparent"])
+        )
     pipeline = app.pipeline
     recorder.fail_always = True
 
-    async def scenario() -> tuple[ConsumeReport, float, list, DeadLetter, ConsumeReport]:
+    async def scenario() -> tuple[ConsumeReport, list, DeadLetter, ConsumeReport]:
         await relay_round(
             outbox=pipeline.outbox, publisher=pipeline.broker, clock=clock, config=pipeline.relay
         )
-        started = time.monotonic()
-        failing = await consume_until(app, what="the dead letter", dead_lettered=1)
-        failing_s = time.monotonic() - started
+        failing = await consume_until(app, what="the dead letter", dead_lettered=1, tick_s=5)
         dead = await dead_queue(pipeline.broker)
         [letter] = pipeline.dead_letters.list(
             tenant_id="acme", include_purged=False, limit=10, cursor=None
@@ -256,17 +272,22 @@ def test_a_poison_message_is_retried_with_backoff_dead_lettered_then_replayed_on
         fixed = await consume_until(app, what="the replayed message", handled=1)
         await pipeline.broker.close()
         assert await leftover(rabbit_url) == dict.fromkeys(LANES, 0)
-        return failing, failing_s, dead, replayed, fixed
+        return failing, dead, replayed, fixed
 
-    failing, failing_s, dead, replayed, fixed = asyncio.run(scenario())
+    started = clock.now()
+    failing, dead, replayed, fixed = asyncio.run(scenario())
     assert (failing.retried, failing.dead_lettered, failing.handled) == (2, 1, 0)
-    # Two trips through the 1 s retry tier; the bound is DRAIN_PATIENCE_S.
-    assert failing_s >= 1.8
-    [copy] = dead
-    assert copy.message_id == sent.message_id
-    assert copy.headers["ordertrail-attempts"] == 3
-    assert copy.headers["ordertrail-dead-consumer"] == "recorder"
-    assert replayed.message.message_id == sent.message_id
+    # The backoff was waited out on the clock: 10 s, then 20 s.
+    [letter] = pipeline.dead_letters.list(
+        tenant_id="acme", include_purged=False, limit=10, cursor=None
+    ).items
+    letter_shown = app.dead_letter(tenant_id="acme", dead_letter_id=letter["id"])
+    assert letter_shown.first_failed_at > started
+    assert (letter_shown.last_failed_at - letter_shown.first_failed_at).total_seconds() >= 30
+    assert letter_shown.attempts == 3
+    assert letter_shown.consumer == "recorder"
+    assert dead == []  # recorded in the database; nothing left for the dead queue's recorder
+    assert replayed.message == sent  # the traceparent included, from the outbox on
     assert [actor for actor, _ in replayed.replays] == ["ops@acme"]
     assert fixed == ConsumeReport(handled=1)
     # Three failed attempts rolled their effects back; the replay made the only one.

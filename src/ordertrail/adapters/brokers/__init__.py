@@ -45,7 +45,9 @@ def _rabbitmq(context: BrokerContext) -> Broker:
         settings = RabbitSettings.from_url(context.url)
     except ValueError as error:
         raise BrokerNotAvailable(f"bad RabbitMQ broker URL: {error}") from error
-    return RabbitBroker(settings, engine=context.engine, clock=context.clock)
+    return RabbitBroker(
+        settings, engine=context.engine, clock=context.clock, lease_s=context.lease_s
+    )
 
 
 def _not_yet(name: str, package: str) -> Callable[[BrokerContext], Broker]:

@@ -6,17 +6,15 @@ Topology, declared idempotently on connect (names under a prefix, `ordertrail` b
 - `{prefix}.{lane}`, a durable quorum queue per lane with a single active consumer, a delivery
   limit (the backstop for a consumer that crashes on a message again and again) and dead-lettering
   to `{prefix}.dead`.
-- `{prefix}.{lane}.retry.{ttl_s}`, quorum queues whose messages expire after `ttl_s` back into the
-  lane (one per tier of `RETRY_TIERS_S`); a retry goes to the shortest tier at least as long as
-  the delay asked for, or the longest tier.
-- `{prefix}.dead`, a durable quorum queue of dead letters. The database's `dead_letters` table
-  stays the record operators work from; this queue is the broker-side copy.
+- `{prefix}.dead`, a durable quorum queue where RabbitMQ puts what went over a delivery limit.
+  Every worker also consumes it and records each message in the database's `dead_letters` table
+  (once, see rabbitmq_store.py), the record `ordertrail dlq` works from.
 
 Ordering: the single active consumer hands a lane's messages out in queue order, and a batch holds
-at most one message per order. A retry takes its message out of the lane until its tier expires,
-so later messages of the same order go ahead of it: unlike `db://`, retries reorder an order.
-
-RabbitMQ keeps no per-message state, so a message's failed attempts travel in its headers.
+at most one message per order. A failed message is parked in the database (rabbitmq_store.py)
+until its retry, and every later message of its order that comes off the lane is parked behind
+it, so retries never let a later message of an order overtake an earlier one. Parked messages are
+served from the database by any worker of the lane, with the embedded queue's leases.
 """
 
 from __future__ import annotations
@@ -26,8 +24,8 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -43,35 +41,45 @@ from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from pamqp.commands import Basic
 from sqlalchemy import Engine
 
+from ordertrail.adapters.brokers.rabbitmq_store import (
+    Parked,
+    dead_queue_key,
+    park,
+    parked_orders,
+    record_broker_dead_letter,
+)
 from ordertrail.adapters.db.dead_letter_store import insert_dead_letter
 from ordertrail.adapters.db.engine import WRITE_OPTION
+from ordertrail.adapters.db.queue import SqlQueue
 from ordertrail.services.messaging import LANES, Delivery, Message, PublishFailed
 from ordertrail.services.ports import Clock
 
 logger = logging.getLogger("ordertrail.broker.rabbitmq")
 
-RETRY_TIERS_S = (1, 5, 30, 120, 600)
 PREFETCH_DEFAULT = 100
 PREFETCH_MAX = 1_000
 DELIVERY_LIMIT_DEFAULT = 20
 # How long an empty `receive` waits for a first message before it answers "nothing".
 RECEIVE_WAIT_S_DEFAULT = 0.2
-ERROR_HEADER_CHARS_MAX = 1_000
+LEASE_S_DEFAULT = 60.0
+# What a delivery's tag starts with: which of the two places it came from.
+TAG_BROKER, TAG_PARKED = "amqp:", "db:"
+# How long a dead-queue message whose recording failed waits before it is offered again.
+DEAD_RECORD_RETRY_S = 1.0
+# The consumer named on a dead letter that RabbitMQ made: no handler gave up, workers died.
+BROKER_DEAD_CONSUMER = "(rabbitmq delivery limit)"
 
 # Headers of our own; every other header that is not the broker's (x-…) is the message's.
 H_TENANT, H_ORDER, H_LANE = "ordertrail-tenant-id", "ordertrail-order-id", "ordertrail-lane"
-H_CREATED, H_ATTEMPTS = "ordertrail-created-at", "ordertrail-attempts"
-H_FIRST_FAILED, H_ERROR = "ordertrail-first-failed-at", "ordertrail-last-error"
+H_CREATED = "ordertrail-created-at"
+# Retry state that earlier versions carried in headers; still read from messages they sent.
+H_ATTEMPTS, H_FIRST_FAILED = "ordertrail-attempts", "ordertrail-first-failed-at"
+# Set on dead-queue copies by earlier versions, which had recorded them already.
 H_CONSUMER = "ordertrail-dead-consumer"
 
 _QUORUM = {"x-queue-type": "quorum"}
 # At-least-once dead-lettering: the source queue keeps a message until its target confirmed it.
 _SAFE_DEAD_LETTERING = {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
-
-
-def retry_tier_s(delay_s: float) -> int:
-    """The TTL of the retry queue for `delay_s`: the shortest tier not shorter, else the longest."""
-    return next((tier for tier in RETRY_TIERS_S if tier >= delay_s), RETRY_TIERS_S[-1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +113,13 @@ class RabbitSettings:
         return cls(url=urlunsplit(parts._replace(query=rest)), **options)
 
 
-def _properties(message: Message, extra: dict[str, Any]) -> dict[str, Any]:
+def _properties(message: Message) -> dict[str, Any]:
     headers: dict[str, Any] = {
         **message.headers,
         H_TENANT: message.tenant_id,
         H_ORDER: message.order_id,
         H_LANE: message.lane,
         H_CREATED: message.created_at.isoformat(),
-        **extra,
     }
     return {
         "body": message.body.encode(),
@@ -160,10 +167,19 @@ class _Consumer:
 
 
 class RabbitBroker:
-    def __init__(self, settings: RabbitSettings, *, engine: Engine, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: RabbitSettings,
+        *,
+        engine: Engine,
+        clock: Clock,
+        lease_s: float = LEASE_S_DEFAULT,
+    ) -> None:
         self.settings = settings
         self._engine = engine
         self._clock = clock
+        self._lease_s = lease_s
+        self._parking: SqlQueue | None = None
         self._tags = (str(n) for n in itertools.count(1))
         self._reset()
 
@@ -173,10 +189,16 @@ class RabbitBroker:
         self._publish_channel: AbstractRobustChannel | None = None
         self._consume_channel: AbstractRobustChannel | None = None
         self._exchange: AbstractRobustExchange | None = None
-        self._queues: dict[str, AbstractRobustQueue] = {}
         self._consumers: dict[str, _Consumer] = {}
         self._leased: dict[str, AbstractIncomingMessage] = {}
         self._connecting = asyncio.Lock()
+
+    @property
+    def parking(self) -> SqlQueue:
+        """The database side of the lanes: parked messages, served with the queue's leases."""
+        if self._parking is None:
+            self._parking = SqlQueue(self._engine, clock=self._clock, lease_s=self._lease_s)
+        return self._parking
 
     def name(self, *parts: str) -> str:
         return ".".join((self.settings.prefix, *parts))
@@ -205,18 +227,6 @@ class RabbitBroker:
         for lane in LANES:
             queue = await self._declare_lane(channel, lane)
             await queue.bind(self._exchange, routing_key=lane)
-            for tier_s in RETRY_TIERS_S:
-                await channel.declare_queue(
-                    self.name(lane, "retry", str(tier_s)),
-                    durable=True,
-                    arguments={
-                        **_QUORUM,
-                        **_SAFE_DEAD_LETTERING,
-                        "x-message-ttl": tier_s * 1_000,
-                        "x-dead-letter-exchange": self.name("events"),
-                        "x-dead-letter-routing-key": lane,
-                    },
-                )
 
     async def _declare_lane(self, channel: AbstractRobustChannel, lane: str) -> AbstractRobustQueue:
         return await channel.declare_queue(
@@ -233,20 +243,20 @@ class RabbitBroker:
             },
         )
 
-    async def _publish_all(self, routing: Sequence[tuple[str, str, dict[str, Any]]]) -> int:
-        """Publish (exchange, routing key, properties) in order; return the leading confirmed.
+    async def _publish_all(self, routing: Sequence[tuple[str, dict[str, Any]]]) -> int:
+        """Publish (lane, properties) in order; return how many leading ones were confirmed.
 
         The publishes run side by side so the confirms overlap; aiormq writes them to the channel
         in the order they were started (one FIFO lock), so the lane keeps their order.
         """
-        channel = await self._ready()
+        await self._ready()
+        exchange = self._exchange
+        assert exchange is not None
 
-        async def one(exchange: str, routing_key: str, properties: dict[str, Any]) -> bool:
-            target = self._exchange if exchange else channel.default_exchange
-            assert target is not None
+        async def one(routing_key: str, properties: dict[str, Any]) -> bool:
             try:
                 # Mandatory: a message no queue takes comes back as a failure, never vanishes.
-                result = await target.publish(
+                result = await exchange.publish(
                     aio_pika.Message(**properties), routing_key=routing_key, mandatory=True
                 )
             except (*CONNECTION_EXCEPTIONS, TimeoutError):
@@ -260,8 +270,7 @@ class RabbitBroker:
     async def publish(self, *, messages: Sequence[Message]) -> None:
         if not messages:
             return
-        routing = [(self.name("events"), m.lane, _properties(m, {})) for m in messages]
-        confirmed = await self._publish_all(routing)
+        confirmed = await self._publish_all([(m.lane, _properties(m)) for m in messages])
         if confirmed < len(messages):
             raise PublishFailed(
                 f"RabbitMQ confirmed {confirmed} of {len(messages)} messages", confirmed=confirmed
@@ -273,8 +282,12 @@ class RabbitBroker:
         if consumer is None:
             assert self._connection is not None
             if self._consume_channel is None:
-                self._consume_channel = await self._connection.channel()
-                await self._consume_channel.set_qos(prefetch_count=self.settings.prefetch)
+                channel = await self._connection.channel()
+                await channel.set_qos(prefetch_count=self.settings.prefetch)
+                # Every receiving process also records what RabbitMQ dead-lettered by itself.
+                dead = await channel.get_queue(self.name("dead"), ensure=False)
+                await dead.consume(self._on_dead, no_ack=False)
+                self._consume_channel = channel
             consumer = _Consumer(buffer=deque(), arrived=asyncio.Event())
 
             async def on_message(incoming: AbstractIncomingMessage) -> None:
@@ -288,65 +301,136 @@ class RabbitBroker:
 
     async def receive(self, *, lane: str, limit: int) -> list[Delivery]:
         consumer = await self._consumer(lane)
-        if not consumer.buffer:
+        parked = [
+            replace(d, tag=TAG_PARKED + d.tag)
+            for d in await asyncio.to_thread(self.parking.receive, lane=lane, limit=limit)
+        ]
+        if len(parked) >= limit:
+            return parked
+        if not consumer.buffer and not parked:
             consumer.arrived.clear()
             try:
                 await asyncio.wait_for(consumer.arrived.wait(), self.settings.receive_wait_s)
             except TimeoutError:
                 return []
-        deliveries: list[Delivery] = []
+        taken = self._take(consumer, limit=limit - len(parked))
+        if not taken:
+            return parked
+        waiting = await asyncio.to_thread(
+            parked_orders,
+            self._engine,
+            lane=lane,
+            orders={(d.message.tenant_id, d.message.order_id) for d, _ in taken},
+        )
+        behind, fresh = [], []
+        for delivery, incoming in taken:
+            if (delivery.message.tenant_id, delivery.message.order_id) in waiting:
+                behind.append((delivery, incoming))
+            else:
+                self._leased[delivery.tag] = incoming
+                fresh.append(delivery)
+        if behind:
+            await self._park_behind(behind)
+        return parked + fresh
+
+    def _take(
+        self, consumer: _Consumer, *, limit: int
+    ) -> list[tuple[Delivery, AbstractIncomingMessage]]:
+        """Take up to `limit` messages off the buffer, in order, at most one per order."""
+        taken: list[tuple[Delivery, AbstractIncomingMessage]] = []
         orders: set[tuple[str, str]] = set()
-        while consumer.buffer and len(deliveries) < limit:
+        while consumer.buffer and len(taken) < limit:
             incoming = consumer.buffer[0]
             if incoming.channel.is_closed:
                 # Its channel died; the broker has put it back and sends it again.
                 consumer.buffer.popleft()
                 continue
-            delivery = _delivery(incoming, next(self._tags))
+            delivery = _delivery(incoming, TAG_BROKER + next(self._tags))
             order = (delivery.message.tenant_id, delivery.message.order_id)
             if order in orders:
                 break  # at most one per order per batch: the next batch takes it, in order
             orders.add(order)
             consumer.buffer.popleft()
-            self._leased[delivery.tag] = incoming
-            deliveries.append(delivery)
-        return deliveries
+            taken.append((delivery, incoming))
+        return taken
 
-    async def ack(self, *, delivery: Delivery) -> None:
-        incoming = self._leased.pop(delivery.tag)
+    async def _park_behind(self, behind: list[tuple[Delivery, AbstractIncomingMessage]]) -> None:
+        """Move messages of orders that wait for a retry behind them, in the database."""
+        now = self._clock.now()
+        await asyncio.to_thread(
+            park,
+            self._engine,
+            parked=[
+                Parked(
+                    message=d.message,
+                    attempts=d.attempts,
+                    available_at=now,
+                    first_failed_at=d.first_failed_at,
+                )
+                for d, _ in behind
+            ],
+            now=now,
+        )
+        for delivery, incoming in behind:
+            await self._ack_incoming(incoming, delivery)
+
+    async def _ack_incoming(self, incoming: AbstractIncomingMessage, delivery: Delivery) -> None:
         try:
             await incoming.ack()
         except CONNECTION_EXCEPTIONS:
-            # The effects committed; the broker redelivers the message and the inbox skips it.
+            # What it stood for committed; the broker redelivers it and the inbox (or the
+            # parked table's unique message id) makes the second delivery a no-op.
             logger.warning("ack of %s lost; it will be redelivered", delivery.message.message_id)
 
+    async def ack(self, *, delivery: Delivery) -> None:
+        if delivery.tag.startswith(TAG_PARKED):
+            await asyncio.to_thread(self.parking.ack, tag=delivery.tag.removeprefix(TAG_PARKED))
+            return
+        await self._ack_incoming(self._leased.pop(delivery.tag), delivery)
+
     async def retry(self, *, delivery: Delivery, error: str, delay_s: float) -> None:
-        """Publish the message to its retry tier with one more attempt, then ack the original."""
-        now = self._clock.now().isoformat()
-        extra = {
-            H_ATTEMPTS: delivery.attempts + 1,
-            H_FIRST_FAILED: now
-            if delivery.first_failed_at is None
-            else delivery.first_failed_at.isoformat(),
-            H_ERROR: error[:ERROR_HEADER_CHARS_MAX],
-        }
-        tier = self.name(delivery.message.lane, "retry", str(retry_tier_s(delay_s)))
-        await self._settle_via(delivery, tier, _properties(delivery.message, extra))
+        """Park the message with one more attempt until `delay_s` from now, then ack it."""
+        if delivery.tag.startswith(TAG_PARKED):
+            await asyncio.to_thread(
+                self.parking.retry,
+                tag=delivery.tag.removeprefix(TAG_PARKED),
+                error=error,
+                delay_s=delay_s,
+            )
+            return
+        now = self._clock.now()
+        parked = Parked(
+            message=delivery.message,
+            attempts=delivery.attempts + 1,
+            available_at=now + timedelta(seconds=delay_s),
+            first_failed_at=delivery.first_failed_at or now,
+            last_failed_at=now,
+            last_error=error,
+        )
+        # Parked first, acked second: a crash in between parks a redelivery as a no-op.
+        await asyncio.to_thread(park, self._engine, parked=[parked], now=now)
+        await self.ack(delivery=delivery)
 
     async def dead_letter(self, *, delivery: Delivery, consumer: str, error: str) -> None:
-        """Record the dead letter in the database, copy it to `{prefix}.dead`, ack the original."""
+        """Record the dead letter in the database, then ack the original."""
+        if delivery.tag.startswith(TAG_PARKED):
+            await asyncio.to_thread(
+                self.parking.dead_letter,
+                tag=delivery.tag.removeprefix(TAG_PARKED),
+                consumer=consumer,
+                error=error,
+            )
+            return
         now = self._clock.now()
-        first_failed_at = delivery.first_failed_at or now
         await asyncio.to_thread(
-            self._record_dead_letter, delivery, consumer, error, first_failed_at, now
+            self._record_dead_letter,
+            delivery,
+            consumer,
+            error,
+            delivery.first_failed_at or now,
+            now,
         )
-        extra = {
-            H_ATTEMPTS: delivery.attempts + 1,
-            H_FIRST_FAILED: first_failed_at.isoformat(),
-            H_ERROR: error[:ERROR_HEADER_CHARS_MAX],
-            H_CONSUMER: consumer,
-        }
-        await self._settle_via(delivery, self.name("dead"), _properties(delivery.message, extra))
+        await self.ack(delivery=delivery)
 
     def _record_dead_letter(
         self, delivery: Delivery, consumer: str, error: str, first: datetime, now: datetime
@@ -363,19 +447,52 @@ class RabbitBroker:
             )
             connection.commit()
 
-    async def _settle_via(self, delivery: Delivery, queue: str, properties: dict[str, Any]) -> None:
-        # Publish first, ack second: a crash in between delivers the message twice, never zero
-        # times, and the inbox makes the second delivery a no-op.
-        if await self._publish_all([("", queue, properties)]) != 1:
-            raise PublishFailed(f"RabbitMQ did not confirm the move to {queue}", confirmed=0)
-        await self.ack(delivery=delivery)
+    async def _on_dead(self, incoming: AbstractIncomingMessage) -> None:
+        """Record a message of the dead queue in `dead_letters` (once), then ack it."""
+        try:
+            if H_CONSUMER not in incoming.headers:  # earlier versions' copies: recorded already
+                await asyncio.to_thread(self._record_broker_dead, incoming)
+        except Exception:  # the database is away: offer it again shortly, never drop it
+            logger.exception("could not record dead letter %s; will retry", incoming.message_id)
+            await asyncio.sleep(DEAD_RECORD_RETRY_S)
+            await incoming.nack(requeue=True)
+            return
+        await incoming.ack()
+
+    def _record_broker_dead(self, incoming: AbstractIncomingMessage) -> None:
+        delivery = _delivery(incoming, "dead")
+        deaths = incoming.headers.get("x-death")
+        death: dict[str, Any] = (
+            deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
+        )
+        reason = str(death.get("reason", incoming.headers.get("x-first-death-reason", "unknown")))
+        queue = str(death.get("queue", incoming.headers.get("x-first-death-queue", "?")))
+        died_at = death.get("time")
+        now = self._clock.now()
+        limit = self.settings.delivery_limit
+        record_broker_dead_letter(
+            self._engine,
+            message=delivery.message,
+            key=dead_queue_key(
+                message_id=delivery.message.message_id,
+                death=f"{queue}|{reason}|{death.get('count')}|{died_at}",
+            ),
+            consumer=BROKER_DEAD_CONSUMER,
+            error=(
+                f"RabbitMQ dead-lettered it from {queue} ({reason}): it was delivered more than "
+                f"{limit} times without being settled, so the workers handling it kept dying or "
+                "losing their connection"
+            ),
+            attempts=delivery.attempts + limit + 1,
+            first_failed_at=delivery.first_failed_at
+            or (died_at if isinstance(died_at, datetime) else now),
+            now=now,
+        )
 
     async def delete_topology(self) -> None:
         """Delete every queue and the exchange under the prefix (tests, decommissioning)."""
         channel = await self._ready()
         for lane in LANES:
-            for tier_s in RETRY_TIERS_S:
-                await channel.queue_delete(self.name(lane, "retry", str(tier_s)))
             await channel.queue_delete(self.name(lane))
         await channel.queue_delete(self.name("dead"))
         await channel.exchange_delete(self.name("events"))

@@ -20,15 +20,32 @@ REPLAYS_SHOWN_MAX = 1_000
 
 
 def encode_headers(message: Message) -> str:
-    """The JSON kept beside a message body: its headers and when ingest wrote it."""
+    """The JSON kept beside a message body: its headers, and apart from them its creation time.
+
+    The headers are a JSON object of their own, so every header survives a round trip (a replay
+    publishes exactly the headers that came in), whatever its name, `created_at` included.
+    """
     return json.dumps(
-        {**message.headers, "created_at": message.created_at.isoformat()}, sort_keys=True
+        {"headers": dict(message.headers), "created_at": message.created_at.isoformat()},
+        sort_keys=True,
     )
 
 
+def decode_headers(text: str) -> tuple[dict[str, str], datetime]:
+    """Split what encode_headers wrote (or, for older rows, flat headers) into headers and time.
+
+    Older rows mixed `created_at` into the headers; their header values are all strings, so a
+    `headers` entry that is an object marks the current layout.
+    """
+    document = json.loads(text)
+    created_at = datetime.fromisoformat(document.pop("created_at"))
+    if isinstance(document.get("headers"), dict):
+        document = document["headers"]
+    return {str(name): str(value) for name, value in document.items()}, created_at
+
+
 def message_from_row(row: Any) -> Message:
-    headers = json.loads(row.headers)
-    created_at = datetime.fromisoformat(headers.pop("created_at"))
+    headers, created_at = decode_headers(row.headers)
     return Message(
         message_id=row.message_id,
         tenant_id=row.tenant_id,
