@@ -28,6 +28,8 @@ class Action(StrEnum):
     DLQ_MANAGE = "dlq:manage"
     REVENUE_PREVIEW = "revenue:preview"
     METRICS_READ = "metrics:read"
+    REPORTS_READ = "reports:read"
+    JOURNAL_READ = "journal:read"
 
 
 R = Role
@@ -54,6 +56,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # The series count every tenant's traffic (no tenant labels), so not even a tenant's admin
     # reads them: only operator keys, which the deployment creates for its scrapers.
     Action.METRICS_READ: frozenset({R.OPERATOR}),
+    # Revenue reports and the journal are the books: the people who keep, approve and audit
+    # them read them; integrations and fulfilment send facts and have no need to.
+    Action.REPORTS_READ: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}),
+    Action.JOURNAL_READ: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}),
 }
 
 
