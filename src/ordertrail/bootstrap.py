@@ -16,6 +16,8 @@ from typing import Any
 from opentelemetry.trace import TracerProvider
 from sqlalchemy import Engine, text
 
+from ordertrail.adapters.alerting.settings import AlertingSettings
+from ordertrail.adapters.alerting.wiring import make_monitoring
 from ordertrail.adapters.brokers import DEFAULT_BROKER_URL, BrokerContext, make_broker
 from ordertrail.adapters.clock import SystemClock, new_uuid
 from ordertrail.adapters.db.dead_letter_store import SqlDeadLetterStore
@@ -54,6 +56,7 @@ from ordertrail.services.messaging import (
     RetryPolicy,
 )
 from ordertrail.services.milestone_log import MilestoneLogHandler
+from ordertrail.services.monitoring import Monitoring
 from ordertrail.services.ports import (
     Clock,
     EventLog,
@@ -127,6 +130,8 @@ class Settings:
     handlers: tuple[str, ...] = ()
     # Where spans go: "none" (tracing off), "console" or "otlp" (see docs/operators/pipeline.md).
     traces_exporter: str = "none"
+    # Alert sinks, evaluation cadence and the anomaly detector (ORDERTRAIL_ALERT_*).
+    alerting: AlertingSettings = field(default_factory=AlertingSettings)
 
     def __post_init__(self) -> None:
         if self.traces_exporter not in EXPORTERS:
@@ -150,6 +155,7 @@ class Settings:
                     values[name] = parse(env[variable])
                 except ValueError as error:
                     raise ValueError(f"{variable}: {error}") from None
+        values["alerting"] = AlertingSettings.from_env(env)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -199,6 +205,7 @@ class Ordertrail:
     clock: Clock
     new_id: Callable[[], str]
     pipeline: Pipeline
+    monitoring: Monitoring
     # None when tracing is off: then no span is started anywhere.
     tracing: Tracing | None = None
     # This app's Prometheus series, on a registry of its own (never the global one).
@@ -379,6 +386,9 @@ def bootstrap(
             handlers=handlers,
             tracing=tracing,
             metrics=metrics,
+        ),
+        monitoring=make_monitoring(
+            engine=engine, settings=settings.alerting, clock=clock, metrics=metrics
         ),
         tracing=tracing,
         metrics=metrics,
