@@ -28,6 +28,7 @@ from ordertrail.adapters.db.key_store import SqlKeyStore
 from ordertrail.adapters.db.migrate import upgrade
 from ordertrail.adapters.db.outbox_store import SqlOutboxStore, relay_lock_for
 from ordertrail.adapters.db.queries import SqlOrderQueries
+from ordertrail.adapters.db.report_queries import SqlReportQueries
 from ordertrail.adapters.db.uow import SqlUnitOfWork
 from ordertrail.adapters.metrics import Metrics
 from ordertrail.adapters.metrics_db import app_metrics
@@ -67,6 +68,7 @@ from ordertrail.services.ports import (
 )
 from ordertrail.services.relay import RelayConfig
 from ordertrail.services.replay import ReplayResult
+from ordertrail.services.report_ports import ReportQueries
 from ordertrail.services.results import IngestResult
 
 DEFAULT_DATABASE = Path("ordertrail.db")
@@ -210,6 +212,11 @@ class Ordertrail:
     tracing: Tracing | None = None
     # This app's Prometheus series, on a registry of its own (never the global one).
     metrics: Metrics = field(default_factory=Metrics)
+
+    @property
+    def reports(self) -> ReportQueries:
+        """The revenue reports' read-only queries (stateless over the engine, built on use)."""
+        return SqlReportQueries(self.engine)
 
     def ingest(
         self, *, raw_events: Sequence[Any], principal: Principal, traceparent: str | None = None
