@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from ordertrail.adapters.db.tables import dead_letter_replays, dead_letters, metadata, outbox
+from ordertrail.adapters.db.tables import dead_letter_replays, dead_letters, outbox
 from ordertrail.adapters.db.tables import queue_messages as queue
+from ordertrail.adapters.db.tables_carriers import shipments
+from ordertrail.adapters.db.tables_monitoring import alerts
 from ordertrail.adapters.metrics import Metrics
+from ordertrail.domain.monitoring.alerts import AlertKind
 from ordertrail.services.messaging import LANES
 from ordertrail.services.ports import Clock
 
@@ -33,19 +35,6 @@ logger = logging.getLogger("ordertrail.metrics")
 COUNT_MAX = 1_000_000
 # Each probe's statement timeout on PostgreSQL.
 PROBE_TIMEOUT_MS = 2_000
-# How long a shipment may stay in a status without an update before it counts as stagnant (the
-# figures of issue 6; the monitoring job alerts on the same rule). Terminal statuses never stagnate.
-STAGNATION_THRESHOLDS: Mapping[str, timedelta] = {
-    "label_created": timedelta(hours=48),
-    "pre_transit": timedelta(hours=48),
-    "picked_up": timedelta(hours=72),
-    "in_transit": timedelta(hours=72),
-    "out_for_delivery": timedelta(hours=24),
-    "available_for_pickup": timedelta(hours=72),
-    "delivery_attempted": timedelta(hours=48),
-    "exception": timedelta(hours=24),
-    "return_to_sender": timedelta(hours=72),
-}
 
 Families = dict[str, GaugeMetricFamily]
 
@@ -82,7 +71,8 @@ def _families() -> Families:
         ),
         "stagnant": gauge(
             "ordertrail_shipments_stagnant",
-            "Shipments without a carrier update for longer than their status allows.",
+            "Shipments with an open stagnation alert: no carrier update for longer than their "
+            "tenant's rule for the status allows.",
             ["carrier", "status"],
         ),
         "up": gauge(
@@ -112,13 +102,9 @@ class DatabaseCollector(Collector):
         engine: Engine,
         clock: Clock,
         embedded_queue: bool,
-        shipments: Table | None,
-        stagnation: Mapping[str, timedelta] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
-        self._stagnation = STAGNATION_THRESHOLDS if stagnation is None else stagnation
-        self._shipments = shipments
         self._probes: dict[str, Callable[[Connection, Families], None]] = {
             "outbox": self._outbox,
             "dead_letters": self._dead_letters,
@@ -126,10 +112,7 @@ class DatabaseCollector(Collector):
         # With RabbitMQ the queues live in the broker; its own exporter reports their depth.
         if embedded_queue:
             self._probes["queue"] = self._queue
-        # The carrier tracking tables are read (columns carrier, status, last_update_at) when
-        # the schema has them.
-        if shipments is not None:
-            self._probes["shipments"] = self._stagnant
+        self._probes["shipments"] = self._stagnant
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         # Describing without values keeps registration from querying the database.
@@ -208,18 +191,24 @@ class DatabaseCollector(Collector):
             families["dead_letters"].add_metric([lane, ""], 0)
 
     def _stagnant(self, connection: Connection, families: Families) -> None:
-        if self._shipments is None:
-            return
-        now = self._clock.now()
-        s = self._shipments.c
-        for status, threshold in self._stagnation.items():
-            rows = connection.execute(
-                select(s.carrier, func.count())
-                .where(s.status == status, s.last_update_at < now - threshold)
-                .group_by(s.carrier)
-            ).all()
-            for carrier, count in rows:
-                families["stagnant"].add_metric([carrier, status], count)
+        # The monitoring job's open alerts are the stagnant shipments: they follow each tenant's
+        # own rules, and the unresolved ones are few and indexed, where a scan of every shipment
+        # against the thresholds would grow with the whole shipment history.
+        rows = connection.execute(
+            select(shipments.c.carrier, shipments.c.status, func.count())
+            .select_from(alerts)
+            .join(
+                shipments,
+                (shipments.c.tenant_id == alerts.c.tenant_id)
+                & (shipments.c.shipment_id == alerts.c.subject),
+            )
+            .where(
+                alerts.c.kind == AlertKind.SHIPMENT_STAGNANT.value, alerts.c.resolved_at.is_(None)
+            )
+            .group_by(shipments.c.carrier, shipments.c.status)
+        ).all()
+        for carrier, status, count in rows:
+            families["stagnant"].add_metric([carrier, status], count)
 
 
 def app_metrics(*, engine: Engine, clock: Clock, broker_url: str) -> Metrics:
@@ -229,7 +218,6 @@ def app_metrics(*, engine: Engine, clock: Clock, broker_url: str) -> Metrics:
         engine=engine,
         clock=clock,
         embedded_queue=broker_url.partition("://")[0].lower() == "db",
-        shipments=metadata.tables.get("shipments"),
     )
     metrics.register([collector])
     return metrics
