@@ -64,6 +64,16 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("POST", "/v1/dlq/999/purge", None, 404),
     ],
     Action.REVENUE_PREVIEW: [("POST", "/v1/revenue/preview", one_product_contract, 200)],
+    Action.REPORTS_READ: [
+        ("GET", "/v1/reports/waterfall", None, 200),
+        ("GET", "/v1/reports/deferred-rollforward", None, 200),
+        ("GET", "/v1/reports/rpo", None, 200),
+        ("GET", "/v1/reports/trial-balance", None, 200),
+    ],
+    Action.JOURNAL_READ: [
+        ("GET", "/v1/journal", None, 200),
+        ("GET", "/v1/journal/e-unknown", None, 404),
+    ],
     Action.METRICS_READ: [("GET", "/metrics", None, 200)],
 }
 # Actions no HTTP endpoint performs, with the reason; a new endpoint for one must move it above.
@@ -100,6 +110,7 @@ def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
         ("GET", "/v1/dlq/{dead_letter_id}"): ("GET", "/v1/dlq/999"),
         ("POST", "/v1/dlq/{dead_letter_id}/replay"): ("POST", "/v1/dlq/999/replay"),
         ("POST", "/v1/dlq/{dead_letter_id}/purge"): ("POST", "/v1/dlq/999/purge"),
+        ("GET", "/v1/journal/{entry_id}"): ("GET", "/v1/journal/e-unknown"),
     }
     public = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
     assert {templated.get(route, route) for route in served if route[1] not in public} == walked

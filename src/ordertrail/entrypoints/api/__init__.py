@@ -12,10 +12,13 @@ from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.api import (
     routes_dlq,
     routes_events,
+    routes_journal,
     routes_meta,
     routes_metrics,
+    routes_monitoring,
     routes_orders,
     routes_quarantine,
+    routes_reports,
     routes_revenue,
 )
 from ordertrail.entrypoints.api.errors import install_error_handlers
@@ -65,6 +68,9 @@ def create_app(ordertrail: Ordertrail, *, embedded_workers: bool = False) -> Fas
     app.include_router(routes_dlq.router)
     app.include_router(routes_revenue.router)
     app.include_router(routes_metrics.router)
+    app.include_router(routes_monitoring.router)
+    app.include_router(routes_reports.router)
+    app.include_router(routes_journal.router)
     app.add_middleware(BodySizeLimit, max_bytes=ordertrail.settings.request_body_max_bytes)
     # Outermost, so the time and status of every answer count, the body limit's 413 included.
     app.add_middleware(RequestMetrics, metrics=ordertrail.metrics)
