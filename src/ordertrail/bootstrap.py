@@ -19,6 +19,8 @@ from sqlalchemy import Engine, text
 from ordertrail.adapters.alerting.settings import AlertingSettings
 from ordertrail.adapters.alerting.wiring import make_monitoring
 from ordertrail.adapters.brokers import DEFAULT_BROKER_URL, BrokerContext, make_broker
+from ordertrail.adapters.carriers.mapping_tables import load_tables
+from ordertrail.adapters.carriers.tracking_app import CarrierTracking
 from ordertrail.adapters.clock import SystemClock, new_uuid
 from ordertrail.adapters.db.dead_letter_store import SqlDeadLetterStore
 from ordertrail.adapters.db.engine import make_engine, sqlite_url
@@ -29,6 +31,7 @@ from ordertrail.adapters.db.migrate import upgrade
 from ordertrail.adapters.db.outbox_store import SqlOutboxStore, relay_lock_for
 from ordertrail.adapters.db.queries import SqlOrderQueries
 from ordertrail.adapters.db.report_queries import SqlReportQueries
+from ordertrail.adapters.db.shipment_store import SqlCarrierSecretStore, SqlTrackingUnitOfWork
 from ordertrail.adapters.db.uow import SqlUnitOfWork
 from ordertrail.adapters.metrics import Metrics
 from ordertrail.adapters.metrics_db import app_metrics
@@ -70,6 +73,7 @@ from ordertrail.services.relay import RelayConfig
 from ordertrail.services.replay import ReplayResult
 from ordertrail.services.report_ports import ReportQueries
 from ordertrail.services.results import IngestResult
+from ordertrail.services.tracking_handler import TrackingHandler
 
 DEFAULT_DATABASE = Path("ordertrail.db")
 REQUEST_BODY_MAX_BYTES = 8 * 1024 * 1024
@@ -212,6 +216,8 @@ class Ordertrail:
     tracing: Tracing | None = None
     # This app's Prometheus series, on a registry of its own (never the global one).
     metrics: Metrics = field(default_factory=Metrics)
+    # Carrier webhooks and scans (None only for an Ordertrail wired by hand without tracking).
+    tracking: CarrierTracking | None = None
 
     @property
     def reports(self) -> ReportQueries:
@@ -321,6 +327,7 @@ def _pipeline(
     handlers: Sequence[Handler],
     tracing: Tracing | None,
     metrics: Metrics,
+    new_id: Callable[[], str],
 ) -> Pipeline:
     broker = make_broker(
         BrokerContext(
@@ -330,7 +337,9 @@ def _pipeline(
     if tracing is not None:
         broker = TracingBroker(broker, tracing=tracing)
     registry = HandlerRegistry(
-        [MilestoneLogHandler(clock=clock), *handlers], tracing=tracing, observer=metrics
+        [MilestoneLogHandler(clock=clock), TrackingHandler(clock=clock, new_id=new_id), *handlers],
+        tracing=tracing,
+        observer=metrics,
     )
     for path in settings.handlers:
         registry.register(_plugin(path, clock=clock))
@@ -339,7 +348,8 @@ def _pipeline(
         outbox=SqlOutboxStore(engine),
         relay_lock=lambda: relay_lock_for(engine),
         registry=registry,
-        uow_factory=lambda: SqlUnitOfWork(engine),
+        # Consumers get the shipments repository too (the tracking consumer registers shipments).
+        uow_factory=lambda: SqlTrackingUnitOfWork(engine),
         dead_letters=SqlDeadLetterStore(engine),
         relay=settings.relay,
         retry=settings.retry,
@@ -376,6 +386,7 @@ def bootstrap(
         )
     )
     metrics = app_metrics(engine=engine, clock=clock, broker_url=settings.broker_url)
+    new_id = new_id or new_uuid
     return Ordertrail(
         settings=settings,
         engine=engine,
@@ -385,7 +396,7 @@ def bootstrap(
         event_log=SqlEventLog(engine),
         import_log=SqlImportLog(engine),
         clock=clock,
-        new_id=new_id or new_uuid,
+        new_id=new_id,
         pipeline=_pipeline(
             settings=settings,
             engine=engine,
@@ -393,10 +404,19 @@ def bootstrap(
             handlers=handlers,
             tracing=tracing,
             metrics=metrics,
+            new_id=new_id,
         ),
         monitoring=make_monitoring(
             engine=engine, settings=settings.alerting, clock=clock, metrics=metrics
         ),
         tracing=tracing,
         metrics=metrics,
+        tracking=CarrierTracking(
+            uow_factory=lambda: SqlTrackingUnitOfWork(engine),
+            secrets=SqlCarrierSecretStore(engine),
+            tables=load_tables(),
+            clock=clock,
+            new_id=new_id,
+            metrics=metrics,
+        ),
     )
