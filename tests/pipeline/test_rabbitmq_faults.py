@@ -3,7 +3,8 @@
 RabbitMQ must listen at $ORDERTRAIL_TEST_AMQP_URL, as for test_rabbitmq.py; when it does not these
 tests skip, except under CI=true, where they fail. Connections are dropped with
 `rabbitmqctl close_all_connections`, which needs the tool and the right to use it: without them
-that test skips (fails under CI). The broker itself is never stopped. Every wait is bounded.
+that test skips (fails under CI). Stopping the broker itself and killing the relay process are
+in test_rabbitmq_outages.py. Every wait is bounded.
 """
 
 from __future__ import annotations
