@@ -30,6 +30,10 @@ class Action(StrEnum):
     METRICS_READ = "metrics:read"
     REPORTS_READ = "reports:read"
     JOURNAL_READ = "journal:read"
+    ALERTS_READ = "alerts:read"
+    ALERTS_MANAGE = "alerts:manage"
+    ALERTS_CONFIGURE = "alerts:configure"
+    ROOT_CAUSES_READ = "root_causes:read"
 
 
 R = Role
@@ -60,6 +64,17 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # them read them; integrations and fulfilment send facts and have no need to.
     Action.REPORTS_READ: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}),
     Action.JOURNAL_READ: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}),
+    # Alerts are for the people who act on stuck orders (fulfilment operations) and on what they
+    # cost (finance: the last escalation level); integrations get them through the webhook sink.
+    Action.ALERTS_READ: frozenset(
+        {R.ADMIN, R.FULFILMENT, R.VIEWER, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}
+    ),
+    Action.ALERTS_MANAGE: frozenset({R.ADMIN, R.FULFILMENT, R.CONTROLLER}),
+    # Rules and escalation paths decide who gets paged: the tenant's admin sets them.
+    Action.ALERTS_CONFIGURE: frozenset({R.ADMIN}),
+    Action.ROOT_CAUSES_READ: frozenset(
+        {R.ADMIN, R.FULFILMENT, R.VIEWER, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}
+    ),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ordertrail.entrypoints.cli import db, dlq, docs, keys, quarantine, revenue
+from ordertrail.entrypoints.cli import alerts, db, dlq, docs, keys, quarantine, reports, revenue
 from ordertrail.entrypoints.cli.common import err_console
 from ordertrail.entrypoints.cli.demo import demo
 from ordertrail.entrypoints.cli.importer import import_file
@@ -30,6 +30,8 @@ app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(docs.app, name="docs")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(revenue.app, name="revenue")
+app.add_typer(alerts.app, name="alerts")
+app.add_typer(reports.app, name="reports")
 
 
 def main() -> None:

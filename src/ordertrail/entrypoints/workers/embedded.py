@@ -1,4 +1,4 @@
-"""Embedded mode: the relay and both lanes' workers as background tasks of the API's event loop.
+"""Embedded mode: the relay, both lanes' workers and the alert job as tasks of the API's loop.
 
 `ordertrail serve` starts them with the application's lifespan and stops them with it, so one
 process with no other server moves every accepted event to its consumers.
@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from ordertrail.bootstrap import Ordertrail
+from ordertrail.entrypoints.workers.monitoring import run_monitoring
 from ordertrail.entrypoints.workers.relay import run_relay
 from ordertrail.entrypoints.workers.worker import run_worker
 from ordertrail.services.messaging import LANES
@@ -32,6 +33,8 @@ class EmbeddedPipeline:
             asyncio.create_task(
                 run_worker(app=self._app, lanes=LANES, stop=self._stop), name="workers"
             ),
+            # The scheduled alert evaluation (stagnation, anomalies, escalation).
+            asyncio.create_task(run_monitoring(app=self._app, stop=self._stop), name="monitoring"),
         ]
 
     async def stop(self) -> None:
