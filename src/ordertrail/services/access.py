@@ -30,6 +30,7 @@ class Action(StrEnum):
     METRICS_READ = "metrics:read"
     REPORTS_READ = "reports:read"
     JOURNAL_READ = "journal:read"
+    CARRIERS_MANAGE = "carriers:manage"
     ALERTS_READ = "alerts:read"
     ALERTS_MANAGE = "alerts:manage"
     ALERTS_CONFIGURE = "alerts:configure"
@@ -64,6 +65,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # them read them; integrations and fulfilment send facts and have no need to.
     Action.REPORTS_READ: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}),
     Action.JOURNAL_READ: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}),
+    # A carrier webhook secret lets whoever holds it book deliveries, which release revenue.
+    Action.CARRIERS_MANAGE: frozenset({R.ADMIN}),
     # Alerts are for the people who act on stuck orders (fulfilment operations) and on what they
     # cost (finance: the last escalation level); integrations get them through the webhook sink.
     Action.ALERTS_READ: frozenset(
