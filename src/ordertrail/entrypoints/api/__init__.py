@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from ordertrail import __version__
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.api import (
+    routes_carriers,
     routes_dlq,
     routes_events,
     routes_journal,
@@ -66,6 +67,7 @@ def create_app(ordertrail: Ordertrail, *, embedded_workers: bool = False) -> Fas
     app.include_router(routes_orders.router)
     app.include_router(routes_quarantine.router)
     app.include_router(routes_dlq.router)
+    app.include_router(routes_carriers.router)
     app.include_router(routes_revenue.router)
     app.include_router(routes_metrics.router)
     app.include_router(routes_monitoring.router)
