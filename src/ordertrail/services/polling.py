@@ -104,6 +104,10 @@ class PollStateStore(Protocol):
         """The shipment's canonical status now (after the scans were recorded)."""
         ...
 
+    def refresh(self, *, now: datetime, cadence: Cadence, limit: int) -> int:
+        """Enrol new shipments and re-tier trackers whose status changed by webhook."""
+        ...
+
 
 class PollObserver(Protocol):
     """Where metrics go; the services never import prometheus."""
@@ -167,8 +171,8 @@ class Poller:
     """Everything a polling round needs, wired once (bootstrap or a test)."""
 
     store: PollStateStore
-    clients: Mapping[str, TrackingClient]
-    limiter_for: Callable[[str, str], RateLimiter]  # (provider, credential) -> its limiter
+    client_for: Callable[[str, str], TrackingClient | None]  # (provider, credential) -> client
+    limiter_for: Callable[[str, str], RateLimiter | None]  # (provider, credential) -> limiter
     record: RecordScans
     clock: Clock
     sleep: Sleeper
@@ -177,8 +181,11 @@ class Poller:
     observer: PollObserver = field(default_factory=_NoObserver)
 
     async def poll_round(self) -> RoundReport:
-        """Poll one batch of due trackers; return what happened to them."""
+        """Enrol new trackers, then poll one batch of due ones; return what happened to them."""
         now = self.clock.now()
+        await asyncio.to_thread(
+            self.store.refresh, now=now, cadence=self.config.cadence, limit=self.config.batch_size
+        )
         trackers = await asyncio.to_thread(self.store.due, now=now, limit=self.config.batch_size)
         groups: dict[tuple[str, str], list[Tracker]] = {}
         for tracker in trackers:
@@ -194,8 +201,15 @@ class Poller:
     async def _poll_group(self, *, key: tuple[str, str], trackers: list[Tracker]) -> RoundReport:
         provider, credential = key
         report = RoundReport()
-        client = self.clients.get(provider)
+        client = self.client_for(provider, credential)
         limiter = self.limiter_for(provider, credential)
+        if client is None or limiter is None:
+            # A credential removed from the configuration: say so on every tracker, keep them.
+            error = f"no {provider} credential {credential!r} is configured"
+            for tracker in trackers:
+                await self._save(self._failed(tracker, now=self.clock.now(), error=error))
+            report.errors += len(trackers)
+            return report
         for index, tracker in enumerate(trackers):
             wait_s = await self._wait_for_token(limiter)
             if wait_s > 0:
@@ -236,7 +250,7 @@ class Poller:
         self,
         tracker: Tracker,
         *,
-        client: TrackingClient | None,
+        client: TrackingClient,
         limiter: RateLimiter,
         report: RoundReport,
     ) -> tuple[PollResult, datetime | None]:
@@ -244,9 +258,6 @@ class Poller:
         now = self.clock.now()
         attempts = tracker.attempts + 1
         backoff = self.config.backoff
-        if client is None:
-            report.errors += 1
-            return self._failed(tracker, now=now, error=f"no client for {tracker.provider}"), None
         try:
             scans = await client.track(tracking_number=tracker.tracking_number)
         except Throttled as throttled:
