@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from ordertrail.entrypoints.cli import alerts, db, dlq, docs, keys, quarantine, reports, revenue
+from ordertrail.entrypoints.cli import (
+    alerts,
+    db,
+    dlq,
+    docs,
+    journal,
+    keys,
+    quarantine,
+    reports,
+    revenue,
+)
 from ordertrail.entrypoints.cli.common import err_console
 from ordertrail.entrypoints.cli.demo import demo
 from ordertrail.entrypoints.cli.importer import import_file
@@ -32,6 +42,7 @@ app.add_typer(dlq.app, name="dlq")
 app.add_typer(revenue.app, name="revenue")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(reports.app, name="reports")
+app.add_typer(journal.app, name="journal")
 
 
 def main() -> None:

@@ -9,10 +9,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ordertrail.entrypoints.cli import ledger_reports
 from ordertrail.entrypoints.cli.common import DatabaseOption, console, fail, open_app
 from ordertrail.services.root_causes_report import InvalidRange
 
 app = typer.Typer(help="Reports over the tenant's data.", no_args_is_help=True)
+# The revenue reports (entrypoints/cli/ledger_reports.py).
+app.command("waterfall")(ledger_reports.waterfall)
+app.command("rollforward")(ledger_reports.rollforward)
+app.command("rpo")(ledger_reports.rpo)
+app.command("trial-balance")(ledger_reports.trial_balance)
 
 
 def _aware(value: str, *, name: str) -> datetime:
