@@ -141,12 +141,19 @@ def progress_of(history: Iterable[MappedScan], *, start: Progress = START) -> Pr
             reason=item.reason,
             raw_code=scan.raw_code,
             raw_text=scan.raw_text,
-            root_cause=state.root_cause if cause is None else cause,
+            root_cause=_cause(state.root_cause, cause),
             last_scan_at=last,
             estimated_delivery_at=estimate,
             delivered=delivered,
         )
     return state
+
+
+def _cause(current: RootCause | None, new: RootCause | None) -> RootCause | None:
+    """A problem scan sets the root cause, but a vague one never hides a known one."""
+    if new is None or (new is RootCause.UNKNOWN and current is not None):
+        return current
+    return new
 
 
 def _replace(
