@@ -35,6 +35,19 @@ from ordertrail.services.polling_budget import QuotaWindow
 from ordertrail.services.ports import Clock
 
 Sleeper = Callable[[float], Awaitable[None]]
+JOURNAL_MAX = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One tracking request as the simulator saw it, for tests and the measured figures."""
+
+    at: datetime
+    provider: str
+    credential: str | None
+    number: str
+    status: int
+    retry_after_s: int | None = None
 
 
 @dataclass(slots=True)
@@ -93,6 +106,7 @@ class CarrierSimulator:
     latency_s: float = 0.0
     sleep: Sleeper = asyncio.sleep
     counters: dict[str, ProviderCounters] = field(default_factory=dict)
+    journal: deque[Arrival] = field(default_factory=lambda: deque(maxlen=JOURNAL_MAX))
     _tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # token -> (provider, id)
     _request_index: int = 0
 
@@ -123,10 +137,11 @@ class CarrierSimulator:
         if self.latency_s > 0:
             await self.sleep(self.latency_s)
         credential = self.credential_of(request, provider)
+        now = self.clock.now()
         if credential is None:
             counters.unauthorized += 1
+            self.journal.append(Arrival(now, provider, None, number, 401))
             return JSONResponse({"title": "Unauthorized", "status": 401}, status_code=401)
-        now = self.clock.now()
         retry_s = None
         for window in self.limits.get(provider, ()):
             log = counters.logs.setdefault((credential, window.label), WindowLog(window))
@@ -135,13 +150,17 @@ class CarrierSimulator:
                 retry_s = max(retry_s or 0.0, wait)
         if retry_s is not None:
             counters.throttled += 1
-            headers = {"Retry-After": str(max(1, math.ceil(retry_s)))}
+            retry_after = max(1, math.ceil(retry_s))
+            self.journal.append(Arrival(now, provider, credential, number, 429, retry_after))
+            headers = {"Retry-After": str(retry_after)}
             return JSONResponse(throttled_body(provider), status_code=429, headers=headers)
         parcel = self.scenario.parcels.get((provider, number))
         if parcel is None or not parcel.visible(now=now):
             counters.not_found += 1
+            self.journal.append(Arrival(now, provider, credential, number, 404))
             return JSONResponse(not_found_body(provider, number), status_code=404)
         counters.ok += 1
+        self.journal.append(Arrival(now, provider, credential, number, 200))
         self._request_index += 1
         shuffle = random.Random(f"{self.scenario.seed}:{number}:{self._request_index}")  # noqa: S311
         return JSONResponse(body_for(parcel, now=now, shuffle=shuffle))

@@ -78,6 +78,8 @@ class Faults:
     out_of_order: bool = True  # events listed in shuffled order
     lag_s_max: int = 1800  # a scan becomes visible up to this long after it happened
     stalled_share: float = 0.1  # a parcel that stops moving and is never delivered
+    # Minutes between two scans of a parcel (uniform): hours apart, as real networks scan.
+    scan_gap_minutes: tuple[int, int] = (20, 600)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,7 @@ def _parcel(
             scans.append(scan)
             if rng.random() < faults.duplicate_share:
                 scans.append(scan)
-        at += timedelta(minutes=rng.randint(20, 600))
+        at += timedelta(minutes=rng.randint(*faults.scan_gap_minutes))
     return Parcel(
         provider=provider,
         tracking_number=_number(provider, index, rng),
