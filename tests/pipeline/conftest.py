@@ -12,6 +12,7 @@ from ordertrail.adapters.db.engine import make_engine
 from ordertrail.bootstrap import Ordertrail
 from tests.conftest import truncate_postgres
 from tests.pipeline.handlers import RecordingHandler
+from tests.pipeline.kafka_server import durable_kafka_server, kafka_server  # noqa: F401
 from tests.pipeline.support import pipeline_app
 
 

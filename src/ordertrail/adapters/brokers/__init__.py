@@ -1,7 +1,7 @@
 """Brokers behind one port, chosen by the scheme of `ORDERTRAIL_BROKER_URL`.
 
 The table below is the whole selection. `db://` is the embedded default; `amqp://` and `amqps://`
-are RabbitMQ; Kafka is listed so a URL naming it gets a clear answer instead of "unknown scheme".
+are RabbitMQ; `kafka://` is Kafka.
 No factory connects: a broker connects on first use, inside the event loop that uses it.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from ordertrail.adapters.brokers.db import DbBroker
+from ordertrail.adapters.brokers.kafka import KafkaBroker, KafkaSettings
 from ordertrail.adapters.brokers.rabbitmq import RabbitBroker, RabbitSettings
 from ordertrail.services.messaging import Broker, BrokerNotAvailable
 from ordertrail.services.ports import Clock
@@ -50,21 +51,19 @@ def _rabbitmq(context: BrokerContext) -> Broker:
     )
 
 
-def _not_yet(name: str, package: str) -> Callable[[BrokerContext], Broker]:
-    def factory(context: BrokerContext) -> Broker:
-        raise BrokerNotAvailable(
-            f"{context.url.split('://', 1)[0]}:// ({name}, via {package}) has no adapter in this "
-            "version yet; use db:// (the embedded broker)"
-        )
-
-    return factory
+def _kafka(context: BrokerContext) -> Broker:
+    try:
+        settings = KafkaSettings.from_url(context.url)
+    except ValueError as error:
+        raise BrokerNotAvailable(f"bad Kafka broker URL: {error}") from error
+    return KafkaBroker(settings, engine=context.engine, clock=context.clock)
 
 
 BROKERS: dict[str, Callable[[BrokerContext], Broker]] = {
     "db": _db,
     "amqp": _rabbitmq,
     "amqps": _rabbitmq,
-    "kafka": _not_yet("Kafka", "aiokafka"),
+    "kafka": _kafka,
 }
 
 
