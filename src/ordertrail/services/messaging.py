@@ -1,13 +1,16 @@
 """The event pipeline's ports: what the relay, the consumers and the dead-letter queue need.
 
-Every broker (the embedded `db://` queue today, RabbitMQ and Kafka later) implements `Broker`:
+Every broker (the embedded `db://` queue, RabbitMQ and Kafka) implements `Broker`:
 asynchronous publishing that returns only once the broker has confirmed, and leased deliveries
 that a consumer acknowledges, schedules for retry or dead-letters. Storage stays synchronous,
 like every other repository port; the async loops call it through `asyncio.to_thread`.
 
 Ordering contract: messages carry their order id as the routing (partition) key, and a broker
 hands out a message of an order only when every earlier message of that order in the same lane
-has been acknowledged or dead-lettered.
+has been acknowledged or dead-lettered, or, on Kafka only, handed to a retry topic. So `db://` and
+RabbitMQ hold an order's later messages back while an earlier one waits for its retry, and Kafka
+lets them overtake it (adapters/brokers/kafka.py says why); the broker contract suite
+(tests/pipeline/test_broker_contract.py) checks each broker against what it promises here.
 """
 
 from __future__ import annotations
