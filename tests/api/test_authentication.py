@@ -31,6 +31,15 @@ AUTHENTICATED_ROUTES = [
     ("POST", "/v1/dlq/{dead_letter_id}/purge", "/v1/dlq/1/purge"),
     ("POST", "/v1/revenue/preview", "/v1/revenue/preview"),
     ("GET", "/metrics", "/metrics"),
+    ("GET", "/v1/alerts", "/v1/alerts"),
+    ("GET", "/v1/alerts/rules", "/v1/alerts/rules"),
+    ("PUT", "/v1/alerts/rules", "/v1/alerts/rules"),
+    ("GET", "/v1/alerts/escalations", "/v1/alerts/escalations"),
+    ("PUT", "/v1/alerts/escalations", "/v1/alerts/escalations"),
+    ("GET", "/v1/alerts/{alert_id}", "/v1/alerts/1"),
+    ("POST", "/v1/alerts/{alert_id}/acknowledge", "/v1/alerts/1/acknowledge"),
+    ("POST", "/v1/alerts/{alert_id}/resolve", "/v1/alerts/1/resolve"),
+    ("GET", "/v1/reports/root-causes", "/v1/reports/root-causes"),
 ]
 AUTHENTICATED_REQUESTS = [(method, path) for method, _, path in AUTHENTICATED_ROUTES]
 PUBLIC_PATHS = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -75,6 +75,28 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("GET", "/v1/journal/e-unknown", None, 404),
     ],
     Action.METRICS_READ: [("GET", "/metrics", None, 200)],
+    Action.ALERTS_READ: [
+        ("GET", "/v1/alerts", None, 200),
+        ("GET", "/v1/alerts/rules", None, 200),
+        ("GET", "/v1/alerts/escalations", None, 200),
+        ("GET", "/v1/alerts/999", None, 404),
+    ],
+    Action.ALERTS_MANAGE: [
+        ("POST", "/v1/alerts/999/acknowledge", None, 404),
+        ("POST", "/v1/alerts/999/resolve", None, 404),
+    ],
+    Action.ALERTS_CONFIGURE: [
+        ("PUT", "/v1/alerts/rules", lambda: {"rules": []}, 200),
+        ("PUT", "/v1/alerts/escalations", lambda: {"levels": []}, 200),
+    ],
+    Action.ROOT_CAUSES_READ: [
+        (
+            "GET",
+            "/v1/reports/root-causes?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z",
+            None,
+            200,
+        )
+    ],
 }
 # Actions no HTTP endpoint performs, with the reason; a new endpoint for one must move it above.
 WITHOUT_ENDPOINT = {
@@ -111,6 +133,9 @@ def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
         ("POST", "/v1/dlq/{dead_letter_id}/replay"): ("POST", "/v1/dlq/999/replay"),
         ("POST", "/v1/dlq/{dead_letter_id}/purge"): ("POST", "/v1/dlq/999/purge"),
         ("GET", "/v1/journal/{entry_id}"): ("GET", "/v1/journal/e-unknown"),
+        ("GET", "/v1/alerts/{alert_id}"): ("GET", "/v1/alerts/999"),
+        ("POST", "/v1/alerts/{alert_id}/acknowledge"): ("POST", "/v1/alerts/999/acknowledge"),
+        ("POST", "/v1/alerts/{alert_id}/resolve"): ("POST", "/v1/alerts/999/resolve"),
     }
     public = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
     assert {templated.get(route, route) for route in served if route[1] not in public} == walked
