@@ -304,7 +304,8 @@ milestone_log = Table(
 )
 
 APPEND_ONLY_TABLES = ("events", "transitions", "dead_letter_replays")
-from ordertrail.adapters.db import tables_revenue as _tables_revenue  # noqa: E402, F401
-from ordertrail.adapters.db import tables_monitoring as _tables_monitoring  # noqa: E402, F401
 from ordertrail.adapters.db import tables_carriers as _tables_carriers  # noqa: E402, F401
+from ordertrail.adapters.db import tables_monitoring as _tables_monitoring  # noqa: E402, F401
 from ordertrail.adapters.db import tables_polling as _tables_polling  # noqa: E402, F401
+from ordertrail.adapters.db import tables_reports as _tables_reports  # noqa: E402, F401
+from ordertrail.adapters.db import tables_revenue as _tables_revenue  # noqa: E402, F401
