@@ -73,6 +73,7 @@ from ordertrail.services.relay import RelayConfig
 from ordertrail.services.replay import ReplayResult
 from ordertrail.services.report_ports import ReportQueries
 from ordertrail.services.results import IngestResult
+from ordertrail.services.revenue import RevenueHandler
 from ordertrail.services.tracking_handler import TrackingHandler
 
 DEFAULT_DATABASE = Path("ordertrail.db")
@@ -108,6 +109,7 @@ ENVIRONMENT: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("handlers", "ORDERTRAIL_HANDLERS", _names),
     # The OpenTelemetry variable, so operators switch tracing on the way they do elsewhere.
     ("traces_exporter", "OTEL_TRACES_EXPORTER", str.lower),
+    ("carrier_polling", "ORDERTRAIL_CARRIER_POLLING", str),
 )
 
 
@@ -138,6 +140,8 @@ class Settings:
     traces_exporter: str = "none"
     # Alert sinks, evaluation cadence and the anomaly detector (ORDERTRAIL_ALERT_*).
     alerting: AlertingSettings = field(default_factory=AlertingSettings)
+    # The carrier polling file: credentials, quotas, cadence (docs/operators/carriers-polling.md).
+    carrier_polling: str | None = None
 
     def __post_init__(self) -> None:
         if self.traces_exporter not in EXPORTERS:
@@ -337,7 +341,12 @@ def _pipeline(
     if tracing is not None:
         broker = TracingBroker(broker, tracing=tracing)
     registry = HandlerRegistry(
-        [MilestoneLogHandler(clock=clock), TrackingHandler(clock=clock, new_id=new_id), *handlers],
+        [
+            MilestoneLogHandler(clock=clock),
+            TrackingHandler(clock=clock, new_id=new_id),
+            RevenueHandler(clock=clock),
+            *handlers,
+        ],
         tracing=tracing,
         observer=metrics,
     )

@@ -8,12 +8,16 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from ordertrail.adapters.db.catalog_store import SqlCatalogStore
 from ordertrail.adapters.db.engine import WRITE_OPTION
 from ordertrail.adapters.db.inbox import SqlInbox
+from ordertrail.adapters.db.ledger_store import SqlLedgerStore
 from ordertrail.adapters.db.milestone_log import SqlMilestoneLog
 from ordertrail.adapters.db.order_store import SqlOrderRepository
+from ordertrail.adapters.db.revenue_store import SqlRevenueStore
 from ordertrail.services.messaging import Inbox, MilestoneLog
 from ordertrail.services.ports import OrderRepository
+from ordertrail.services.revenue_ports import CatalogStore, LedgerStore, RevenueStore
 
 
 class SqlUnitOfWork:
@@ -21,6 +25,9 @@ class SqlUnitOfWork:
     orders: OrderRepository
     inbox: Inbox
     milestone_log: MilestoneLog
+    revenue: RevenueStore
+    ledger: LedgerStore
+    catalog: CatalogStore
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -34,6 +41,9 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(self._connection)
         self.inbox = SqlInbox(self._connection)
         self.milestone_log = SqlMilestoneLog(self._connection)
+        self.revenue = SqlRevenueStore(self._connection)
+        self.ledger = SqlLedgerStore(self._connection)
+        self.catalog = SqlCatalogStore(self._connection)
         return self
 
     def __exit__(

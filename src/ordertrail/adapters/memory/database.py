@@ -22,6 +22,13 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
+from ordertrail.adapters.memory.revenue import (
+    MemoryCatalogStore,
+    MemoryLedgerStore,
+    MemoryRevenueStore,
+    RevenueTables,
+    RevenueTransaction,
+)
 from ordertrail.domain.canonical import canonical_json_of_own
 from ordertrail.domain.orders import Order, order_from_state, order_to_state
 from ordertrail.services.ports import (
@@ -171,6 +178,7 @@ class MemoryDatabase:
         self._next_seq = 1
         self._next_transition_id = 1
         self._next_outbox_id = 1
+        self.revenue = RevenueTables()
 
     # -- checks shared by write and commit --
 
@@ -360,6 +368,10 @@ class MemoryUnitOfWork:
     def __enter__(self) -> Self:
         self._staged = _Staged()
         self.orders = MemoryOrderRepository(self._database, self._staged)
+        self._revenue = RevenueTransaction(self._database.revenue)
+        self.revenue = MemoryRevenueStore(self._revenue)
+        self.ledger = MemoryLedgerStore(self._revenue)
+        self.catalog = MemoryCatalogStore(self._revenue)
         return self
 
     def __exit__(
@@ -375,6 +387,7 @@ class MemoryUnitOfWork:
         if self._staged is None:
             raise RuntimeError("commit outside the unit of work")
         self._database.commit(self._staged)
+        self._revenue.commit()
         # Like a SQL connection after COMMIT: later writes start a new, empty transaction.
         self._staged = _Staged()
         self.orders = MemoryOrderRepository(self._database, self._staged)

@@ -15,6 +15,7 @@ from ordertrail.entrypoints.cli import (
     reports,
     revenue,
 )
+from ordertrail.entrypoints.cli.close import close
 from ordertrail.entrypoints.cli.common import err_console
 from ordertrail.entrypoints.cli.demo import demo
 from ordertrail.entrypoints.cli.importer import import_file
@@ -34,6 +35,7 @@ app.command("demo")(demo)
 app.command("import")(import_file)
 app.command("relay")(relay)
 app.command("worker")(worker)
+app.command("close")(close)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(quarantine.app, name="quarantine")

@@ -1,0 +1,316 @@
+"""The month-end close on SQL: read a batch of whole contracts, write its entries in bulk.
+
+Reading builds CloseItems straight from row tuples (no documents are parsed). Writing uses COPY
+on PostgreSQL and executemany on SQLite for entries and postings, and one set-based UPDATE of
+the obligation rows (from a COPY-filled temp table on PostgreSQL). On PostgreSQL the batch's
+obligation rows are read FOR UPDATE: a handler that saves a contract meanwhile waits, and one
+that saved first is seen (rows are updated in place, never deleted and re-inserted, so the
+lock's re-check finds their newest version). Every update also checks the recognized amount it
+started from, so a lost update would raise instead of passing silently.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from ordertrail.domain.ledger import last_day, period_index
+from ordertrail.domain.revenue import CloseLine, ClosePeriod
+from ordertrail.domain.revenue.close import ASSET, KIND, LIABILITY
+from ordertrail.services.ports import ConcurrentWrite
+from ordertrail.services.revenue_close import CloseInputs, close_inputs_from, close_updates
+
+ROW_COLUMNS = (
+    "contract_id",
+    "obligation_id",
+    "customer_id",
+    "currency",
+    "revenue_account",
+    "allocated_minor",
+    "recognized_minor",
+    "refund_liability_minor",
+    "billed_minor",
+    "active",
+    "timing",
+    "method",
+    "schedule_first_period",
+    "schedule_amounts",
+    "progress_done",
+    "progress_total",
+)
+ENTRY_COLUMNS = (
+    "tenant_id",
+    "entry_id",
+    "kind",
+    "contract_id",
+    "obligation_id",
+    "cause_event_id",
+    "occurred_on",
+    "posted_on",
+    "period",
+    "reverses",
+    "memo",
+    "recorded_at",
+)
+POSTING_COLUMNS = (
+    "tenant_id",
+    "entry_id",
+    "line_no",
+    "account",
+    "amount_minor",
+    "currency",
+    "contract_id",
+    "obligation_id",
+    "customer_id",
+    "cause_event_id",
+    "period",
+    "posted_on",
+)
+# Statements built once from the fixed column tuples above (no input reaches them).
+_SELECT_ROWS = f"SELECT {', '.join(ROW_COLUMNS)} FROM revenue_obligations "  # noqa: S608
+_INSERT_ENTRIES = (
+    f"INSERT INTO journal_entries ({', '.join(ENTRY_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
+)
+_INSERT_POSTINGS = (
+    f"INSERT INTO journal_postings ({', '.join(POSTING_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(POSTING_COLUMNS))})"
+)
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def read_close_inputs(
+    connection: Connection, *, tenant_id: str, after_contract: str | None, contracts_max: int
+) -> CloseInputs:
+    """Read up to `contracts_max` whole contracts after `after_contract`, in id order."""
+    rows_max = contracts_max * 4
+    lock = " FOR UPDATE" if connection.dialect.name == "postgresql" else ""
+    sql = (
+        _SELECT_ROWS + "WHERE tenant_id = :tenant AND contract_id > :after "
+        f"ORDER BY contract_id, obligation_id LIMIT :limit{lock}"
+    )
+    params = {"tenant": tenant_id, "after": after_contract or "", "limit": rows_max + 1}
+    rows = [dict(zip(ROW_COLUMNS, r, strict=True)) for r in connection.execute(text(sql), params)]
+    if len(rows) > rows_max:
+        # The last contract may be cut short: leave it to the next batch, unless it is the
+        # only one, which is then read whole.
+        last = rows[-1]["contract_id"]
+        kept = [r for r in rows if r["contract_id"] != last]
+        if kept:
+            rows = kept
+        else:
+            whole = (
+                _SELECT_ROWS
+                + f"WHERE tenant_id = :tenant AND contract_id = :last ORDER BY obligation_id{lock}"
+            )
+            rows = [
+                dict(zip(ROW_COLUMNS, r, strict=True))
+                for r in connection.execute(text(whole), {"tenant": tenant_id, "last": last})
+            ]
+    return close_inputs_from(rows, contracts_max=contracts_max)
+
+
+def _postings_of(line: CloseLine) -> list[tuple[str, int]]:
+    made = [(line.revenue_account, -line.revenue_minor)]
+    made += [(LIABILITY, line.liability_minor), (ASSET, line.asset_minor)]
+    return [(account, amount) for account, amount in made if amount]
+
+
+def _copy_text(rows: Sequence[Sequence[Any]]) -> bytes:
+    out = io.StringIO()
+    for row in rows:
+        out.write(
+            "\t".join(
+                "\\N"
+                if v is None
+                else (v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v))
+                for v in row
+            )
+        )
+        out.write("\n")
+    return out.getvalue().encode()
+
+
+def write_close(
+    connection: Connection,
+    *,
+    tenant_id: str,
+    period: str,
+    inputs: CloseInputs,
+    lines: Sequence[CloseLine],
+    now: datetime,
+) -> None:
+    """Write a batch's entries and postings in bulk and move its obligation rows set-wise."""
+    cause = ClosePeriod(period=period).event_id
+    on: date = last_day(period_index(period))
+    entries: list[tuple[Any, ...]] = []
+    postings: list[tuple[Any, ...]] = []
+    for line in lines:
+        customer = inputs.customers[line.contract_id]
+        entries.append(
+            (
+                tenant_id,
+                line.entry_id,
+                KIND,
+                line.contract_id,
+                line.obligation_id,
+                cause,
+                on,
+                on,
+                period,
+                None,
+                "",
+                now,
+            )
+        )
+        for number, (account, amount) in enumerate(_postings_of(line), start=1):
+            postings.append(
+                (
+                    tenant_id,
+                    line.entry_id,
+                    number,
+                    account,
+                    amount,
+                    line.currency,
+                    line.contract_id,
+                    line.obligation_id,
+                    customer,
+                    cause,
+                    period,
+                    on,
+                )
+            )
+    due = close_updates(inputs=inputs, lines=lines)
+    index = period_index(period)
+    if connection.dialect.name == "postgresql":
+        _write_postgres(
+            connection,
+            tenant_id=tenant_id,
+            entries=entries,
+            postings=postings,
+            due=due,
+            index=index,
+            inputs=inputs,
+        )
+    else:
+        _write_sqlite(
+            connection,
+            tenant_id=tenant_id,
+            entries=entries,
+            postings=postings,
+            due=due,
+            index=index,
+            inputs=inputs,
+        )
+
+
+def _write_postgres(
+    connection: Connection,
+    *,
+    tenant_id: str,
+    entries: list[tuple[Any, ...]],
+    postings: list[tuple[Any, ...]],
+    due: dict[str, tuple[int, int]],
+    index: int,
+    inputs: CloseInputs,
+) -> None:
+    raw: Any = connection.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        if entries:
+            with cursor.copy(f"COPY journal_entries ({', '.join(ENTRY_COLUMNS)}) FROM STDIN") as c:
+                c.write(_copy_text(entries))
+            with cursor.copy(
+                f"COPY journal_postings ({', '.join(POSTING_COLUMNS)}) FROM STDIN"
+            ) as c:
+                c.write(_copy_text(postings))
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS close_moves (obligation_id text PRIMARY KEY, "
+            "before_minor bigint NOT NULL, due_minor bigint NOT NULL) ON COMMIT DROP"
+        )
+        moves = [(oid, before, amount) for oid, (before, amount) in due.items()]
+        if moves:
+            with cursor.copy(
+                "COPY close_moves (obligation_id, before_minor, due_minor) FROM STDIN"
+            ) as c:
+                c.write(_copy_text(moves))
+            cursor.execute(
+                "UPDATE revenue_obligations o "
+                "SET recognized_minor = o.recognized_minor + m.due_minor, "
+                "deferred_minor = o.deferred_minor - m.due_minor, updated_at = now() "
+                "FROM close_moves m WHERE o.tenant_id = %s AND o.obligation_id = m.obligation_id "
+                "AND o.recognized_minor = m.before_minor",
+                (tenant_id,),
+            )
+            if cursor.rowcount != len(moves):
+                raise ConcurrentWrite("obligations changed during the close; run it again")
+        cursor.execute("DROP TABLE close_moves")
+    _mark_ratable(connection, tenant_id, index, inputs)
+
+
+def _write_sqlite(
+    connection: Connection,
+    *,
+    tenant_id: str,
+    entries: list[tuple[Any, ...]],
+    postings: list[tuple[Any, ...]],
+    due: dict[str, tuple[int, int]],
+    index: int,
+    inputs: CloseInputs,
+) -> None:
+    raw: Any = connection.connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        entry_rows = [
+            (*e[:6], e[6].isoformat(), e[7].isoformat(), *e[8:11], _sqlite_ts(e[11]))
+            for e in entries
+        ]
+        posting_rows = [(*p[:11], p[11].isoformat()) for p in postings]
+        cursor.executemany(
+            _INSERT_ENTRIES,
+            entry_rows,
+        )
+        cursor.executemany(
+            _INSERT_POSTINGS,
+            posting_rows,
+        )
+        moves = [(amount, amount, tenant_id, oid, before) for oid, (before, amount) in due.items()]
+        cursor.executemany(
+            "UPDATE revenue_obligations SET recognized_minor = recognized_minor + ?, "
+            "deferred_minor = deferred_minor - ? "
+            "WHERE tenant_id = ? AND obligation_id = ? AND recognized_minor = ?",
+            moves,
+        )
+        if cursor.rowcount != len(moves) and moves:
+            raise ConcurrentWrite("obligations changed during the close; run it again")
+    finally:
+        cursor.close()
+    _mark_ratable(connection, tenant_id, index, inputs)
+
+
+def _sqlite_ts(value: datetime) -> str:
+    # The UtcDateTime column stores naive UTC text on SQLite.
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _mark_ratable(connection: Connection, tenant_id: str, index: int, inputs: CloseInputs) -> None:
+    """Scheduled obligations of the batch are now recognized through the period."""
+    if not inputs.contract_ids:
+        return
+    connection.execute(
+        text(
+            "UPDATE revenue_obligations SET ratable_through = :period "
+            "WHERE tenant_id = :tenant AND contract_id >= :first AND contract_id <= :last "
+            "AND active AND schedule_first_period IS NOT NULL "
+            "AND (ratable_through IS NULL OR ratable_through < :period)"
+        ),
+        {
+            "period": index,
+            "tenant": tenant_id,
+            "first": inputs.contract_ids[0],
+            "last": inputs.contract_ids[-1],
+        },
+    )
