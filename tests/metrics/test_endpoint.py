@@ -72,3 +72,26 @@ def test_two_apps_in_one_process_count_apart(app: Ordertrail, sqlite_app: Ordert
     assert (
         value(parse(body.decode(), openmetrics=False), "ordertrail_carrier_webhooks_total") is None
     )
+
+
+@pytest.mark.parametrize(
+    ("accept", "content_type"),
+    [
+        (None, "text/plain; version=0.0.4"),
+        ("*/*", "text/plain; version=0.0.4"),
+        ("text/plain", "text/plain; version=0.0.4"),
+        (OPENMETRICS, "application/openmetrics-text; version=1.0.0"),
+        # Prometheus 3's default: protobuf first, which this endpoint does not speak.
+        (
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+            "encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;q=0.4,"
+            "text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+            "application/openmetrics-text; version=1.0.0",
+        ),
+    ],
+)
+def test_the_format_follows_the_accept_header(
+    app: Ordertrail, accept: str | None, content_type: str
+):
+    _, answered = app.metrics.exposition(accept=accept)
+    assert answered.startswith(content_type)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +71,15 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
     return names
 
 
+@cache
 def rules() -> list[dict[str, Any]]:
     document = yaml.safe_load(RULES.read_text(encoding="utf-8"))
     return [rule for group in document["groups"] for rule in group["rules"]]
 
 
-def recorded() -> set[str]:
-    return {rule["record"] for rule in rules() if "record" in rule}
+@cache
+def recorded() -> frozenset[str]:
+    return frozenset({rule["record"] for rule in rules() if "record" in rule})
 
 
 def selectors(expr: str) -> Iterator[Any]:
@@ -248,3 +251,18 @@ class TestGrafanaDashboard:
             "var-carrier=${__field.labels.carrier}" in link["url"]
             for link in panel["fieldConfig"]["defaults"]["links"]
         )
+
+
+def test_every_runbook_annotation_points_at_a_section_of_the_operations_guide():
+    readme = (OPERATIONS / "README.md").read_text(encoding="utf-8")
+    # GitHub's anchors: lower case, spaces to hyphens, punctuation other than hyphens dropped.
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", readme, flags=re.MULTILINE)
+    }
+    for rule in rules():
+        if "alert" not in rule:
+            continue
+        path, _, anchor = rule["annotations"]["runbook"].partition("#")
+        assert path == "docs/operations/README.md"
+        assert anchor in anchors, rule["alert"]
