@@ -56,7 +56,9 @@ def _kafka(context: BrokerContext) -> Broker:
         settings = KafkaSettings.from_url(context.url)
     except ValueError as error:
         raise BrokerNotAvailable(f"bad Kafka broker URL: {error}") from error
-    return KafkaBroker(settings, engine=context.engine, clock=context.clock)
+    return KafkaBroker(
+        settings, engine=context.engine, clock=context.clock, lease_s=context.lease_s
+    )
 
 
 BROKERS: dict[str, Callable[[BrokerContext], Broker]] = {

