@@ -32,6 +32,7 @@ from ordertrail.services.tracking_ports import (
     StoredScan,
     TrackingUnitOfWork,
 )
+from tests.api.conftest import acme, client, key_for  # noqa: F401  (the HTTP fixtures)
 from tests.builders import envelope, placed, qty
 from tests.conftest import NOW, truncate_postgres
 
