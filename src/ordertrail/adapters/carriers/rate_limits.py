@@ -161,17 +161,33 @@ class CredentialLimiter:
 class LimiterRegistry:
     """One limiter per (provider, credential), made on first use and kept for the process."""
 
-    def __init__(self, *, quotas: Mapping[LimiterKey, CredentialQuota], now: datetime) -> None:
+    def __init__(
+        self,
+        *,
+        quotas: Mapping[LimiterKey, CredentialQuota],
+        now: datetime,
+        bursts: Mapping[LimiterKey, Mapping[str, int]] | None = None,
+    ) -> None:
         self._quotas = dict(quotas)
+        self._bursts = dict(bursts or {})
         self._limiters: dict[LimiterKey, CredentialLimiter] = {}
         self._created_at = now
 
-    def limiter_for(self, provider: str, credential: str) -> CredentialLimiter:
+    def limiter_for(self, provider: str, credential: str) -> CredentialLimiter | None:
+        """The credential's limiter; None when no quota is configured for it."""
         key = LimiterKey(provider=provider, credential=credential)
         limiter = self._limiters.get(key)
         if limiter is None:
             quota = self._quotas.get(key)
             if quota is None:
-                raise KeyError(f"no quota configured for {provider} credential {credential!r}")
-            limiter = self._limiters[key] = CredentialLimiter(quota=quota, now=self._created_at)
+                return None
+            limiter = self._limiters[key] = CredentialLimiter(
+                quota=quota, now=self._created_at, bursts=self._bursts.get(key)
+            )
         return limiter
+
+    def all(self) -> dict[LimiterKey, CredentialLimiter]:
+        """Every configured credential's limiter (made now if not yet used)."""
+        for key in self._quotas:
+            self.limiter_for(key.provider, key.credential)
+        return dict(self._limiters)

@@ -56,9 +56,78 @@ VOCABULARY: Mapping[str, Mapping[str, tuple[str, str | None, str]]] = MappingPro
             "delivery_attempted": ("02", None, "Notice Left (No Authorized Recipient Available)"),
             "delivered": ("01", None, "Delivered, Front Door/Porch"),
         },
+        # The webhook providers, in the codes their mapping tables know.
+        "aftership": {
+            "label_created": ("InfoReceived", None, "Shipment information received"),
+            "picked_up": ("InTransit", "InTransit_002", "Shipment picked up"),
+            "in_transit": ("InTransit", None, "Arrived at facility"),
+            "departed": ("InTransit", None, "Departed facility"),
+            "exception": ("Exception", "Exception_004", "Delayed due to weather"),
+            "out_for_delivery": ("OutForDelivery", None, "Out for delivery"),
+            "delivery_attempted": ("AttemptFail", None, "Recipient not available"),
+            "delivered": ("Delivered", "Delivered_001", "Delivered"),
+        },
+        "easypost": {
+            "label_created": ("pre_transit", "label_created", "Label created"),
+            "picked_up": ("in_transit", None, "Picked up"),
+            "in_transit": ("in_transit", None, "Arrived at facility"),
+            "departed": ("in_transit", None, "Departed facility"),
+            "exception": ("in_transit", "weather_delay", "Weather delay"),
+            "out_for_delivery": ("out_for_delivery", None, "Out for delivery"),
+            "delivery_attempted": ("available_for_pickup", None, "Held at post office"),
+            "delivered": ("delivered", None, "Delivered"),
+        },
+        "shippo": {
+            "label_created": ("PRE_TRANSIT", None, "Label created"),
+            "picked_up": ("TRANSIT", "package_accepted", "Package accepted"),
+            "in_transit": ("TRANSIT", None, "In transit"),
+            "departed": ("TRANSIT", None, "Departed facility"),
+            "exception": ("TRANSIT", "address_issue", "Address issue"),
+            "out_for_delivery": ("TRANSIT", "out_for_delivery", "Out for delivery"),
+            "delivery_attempted": ("TRANSIT", "delivery_attempted", "Delivery attempted"),
+            "delivered": ("DELIVERED", None, "Delivered"),
+        },
+        "fedex": {
+            "label_created": ("OC", None, "Shipment information sent to FedEx"),
+            "picked_up": ("PU", None, "Picked up"),
+            "in_transit": ("IT", None, "In transit"),
+            "departed": ("IT", None, "Departed FedEx location"),
+            "exception": ("SE", None, "Shipment exception"),
+            "out_for_delivery": ("OD", None, "On FedEx vehicle for delivery"),
+            "delivery_attempted": ("DE", None, "Delivery exception"),
+            "delivered": ("DL", None, "Delivered"),
+        },
+        "17track": {
+            "label_created": ("InfoReceived", None, "Shipment information received"),
+            "picked_up": ("InTransit", "InTransit_PickedUp", "Picked up"),
+            "in_transit": ("InTransit", None, "Arrived at sorting center"),
+            "departed": ("InTransit", None, "Departed sorting center"),
+            "exception": ("Exception", "Exception_Delayed", "Delayed"),
+            "out_for_delivery": ("OutForDelivery", None, "Out for delivery"),
+            "delivery_attempted": ("DeliveryFailure", None, "Delivery failed"),
+            "delivered": ("Delivered", None, "Delivered"),
+        },
     }
 )
+# Simulated stage -> the canonical status its codes stand for ("departed" is one more in-transit
+# scan); the mapping tables must agree, which the simulator's webhook tests check.
+STAGE_STATUSES = {
+    stage: "in_transit" if stage == "departed" else stage for stage in VOCABULARY["ups"]
+}
+POLLED_PROVIDERS = ("ups", "dhl", "usps")
+WEBHOOK_PROVIDERS = ("aftership", "easypost", "shippo", "ups", "fedex", "17track")
 PROVIDERS = tuple(VOCABULARY)
+# The carrier a seeded parcel of each provider travels with (aggregators name the carrier).
+CARRIER_OF = {
+    "ups": "ups",
+    "dhl": "dhl",
+    "usps": "usps",
+    "fedex": "fedex",
+    "aftership": "fedex",
+    "easypost": "usps",
+    "shippo": "ups",
+    "17track": "dhl",
+}
 CITIES = (
     "LOUISVILLE, KY, US",
     "MEMPHIS, TN, US",
@@ -96,6 +165,7 @@ class SimScan:
 @dataclass(frozen=True, slots=True)
 class Parcel:
     provider: str
+    carrier: str
     tracking_number: str
     scans: tuple[SimScan, ...]
     signer: str | None
@@ -116,11 +186,8 @@ class Scenario:
 
 def _number(provider: str, index: int, rng: random.Random) -> str:
     digits = "".join(rng.choice("0123456789") for _ in range(10))
-    return {
-        "ups": f"1Z{index:04d}SIM{digits}",
-        "dhl": f"JD01{index:04d}{digits}",
-        "usps": f"9400{index:04d}{digits}{digits[:4]}",
-    }[provider]
+    prefix = {"ups": "1ZSIM", "dhl": "JD01", "usps": "9400", "fedex": "7700"}
+    return f"{prefix.get(provider, provider[:3].upper())}{index:04d}{digits}"
 
 
 def _stages(rng: random.Random, faults: Faults) -> list[str]:
@@ -137,7 +204,13 @@ def _stages(rng: random.Random, faults: Faults) -> list[str]:
 
 
 def _parcel(
-    provider: str, index: int, *, start: datetime, rng: random.Random, faults: Faults
+    provider: str,
+    number: str,
+    *,
+    carrier: str,
+    start: datetime,
+    rng: random.Random,
+    faults: Faults,
 ) -> Parcel:
     stages = _stages(rng, faults)
     at = start + timedelta(minutes=rng.randint(0, 240))
@@ -154,7 +227,8 @@ def _parcel(
         at += timedelta(minutes=rng.randint(*faults.scan_gap_minutes))
     return Parcel(
         provider=provider,
-        tracking_number=_number(provider, index, rng),
+        carrier=carrier,
+        tracking_number=number,
         scans=tuple(scans),
         signer=rng.choice(SIGNERS) or None,
         estimated_delivery_at=start + timedelta(days=rng.randint(2, 5)),
@@ -166,18 +240,26 @@ def build_scenario(
     seed: int,
     start: datetime,
     parcels_per_provider: int,
-    providers: Sequence[str] = PROVIDERS,
+    providers: Sequence[str] = POLLED_PROVIDERS,
     faults: Faults = Faults(),
+    numbers: Sequence[tuple[str, str, str]] = (),
 ) -> Scenario:
-    """The same seed, start and sizes always give the same parcels and faults."""
+    """The same seed, start and sizes always give the same parcels and faults.
+
+    `numbers` ((provider, tracking number, carrier) triples) adds parcels with given tracking
+    numbers, so the simulator can track shipments that exist in an Ordertrail database.
+    """
     rng = random.Random(seed)  # noqa: S311 - simulation, not security
+    wanted = [
+        (provider, _number(provider, index, rng), CARRIER_OF.get(provider, provider))
+        for provider in providers
+        for index in range(parcels_per_provider)
+    ]
     parcels: dict[tuple[str, str], Parcel] = {}
-    for provider in providers:
+    for provider, number, carrier in [*wanted, *numbers]:
         if provider not in VOCABULARY:
-            raise ValueError(
-                f"the simulator does not serve {provider!r} (it serves {', '.join(PROVIDERS)})"
-            )
-        for index in range(parcels_per_provider):
-            parcel = _parcel(provider, index, start=start, rng=rng, faults=faults)
-            parcels[(provider, parcel.tracking_number)] = parcel
+            known = ", ".join(PROVIDERS)
+            raise ValueError(f"the simulator does not serve {provider!r} (it serves {known})")
+        parcel = _parcel(provider, number, carrier=carrier, start=start, rng=rng, faults=faults)
+        parcels[(provider, number)] = parcel
     return Scenario(seed=seed, parcels=MappingProxyType(parcels))

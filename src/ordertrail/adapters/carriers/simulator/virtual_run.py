@@ -22,7 +22,7 @@ from ordertrail.adapters.carriers.poll_ups import UpsTrackingClient
 from ordertrail.adapters.carriers.poll_usps import UspsTrackingClient
 from ordertrail.adapters.carriers.rate_limits import CredentialLimiter
 from ordertrail.adapters.carriers.simulator.app import CarrierSimulator, create_simulator_app
-from ordertrail.adapters.carriers.simulator.scenario import VOCABULARY, Scenario
+from ordertrail.adapters.carriers.simulator.scenario import STAGE_STATUSES, VOCABULARY, Scenario
 from ordertrail.adapters.clock import FixedClock
 from ordertrail.domain.shipments.scans import CarrierScan
 from ordertrail.services.poll_policy import Cadence, tier_of
@@ -212,7 +212,7 @@ async def run_virtual(
 def _stage_of(scan: CarrierScan) -> str | None:
     for stage, (code, subcode, _) in VOCABULARY[scan.provider].items():
         if code == scan.raw_code and (subcode or None) == (scan.raw_subcode or None):
-            return STAGE_STATUS[stage]
+            return STAGE_STATUSES[stage]
     return None
 
 
