@@ -11,6 +11,7 @@ import logging
 
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.workers.monitoring import run_monitoring
+from ordertrail.entrypoints.workers.poller import embedded_poller
 from ordertrail.entrypoints.workers.relay import run_relay
 from ordertrail.entrypoints.workers.worker import run_worker
 from ordertrail.services.messaging import LANES
@@ -36,6 +37,10 @@ class EmbeddedPipeline:
             # The scheduled alert evaluation (stagnation, anomalies, escalation).
             asyncio.create_task(run_monitoring(app=self._app, stop=self._stop), name="monitoring"),
         ]
+        # Carrier polling, when the polling file says `embedded = true`.
+        poller = embedded_poller(app=self._app, stop=self._stop)
+        if poller is not None:
+            self._tasks.append(asyncio.create_task(poller, name="poller"))
 
     async def stop(self) -> None:
         """Let the loops finish their current batch, then return; cancel them past a timeout."""
