@@ -6,6 +6,7 @@ import typer
 
 from ordertrail.entrypoints.cli import (
     alerts,
+    carriers,
     db,
     dlq,
     docs,
@@ -43,6 +44,7 @@ app.add_typer(docs.app, name="docs")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(revenue.app, name="revenue")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(carriers.app, name="carriers")
 app.add_typer(reports.app, name="reports")
 app.add_typer(journal.app, name="journal")
 
