@@ -47,8 +47,8 @@ NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
-    """Every series name a running app exports, with the label names seen on it."""
+def exposition(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A running app's OpenMetrics exposition after an end-to-end run."""
     engine = make_engine(sqlite_url(tmp_path_factory.mktemp("ops") / "ordertrail.db"))
     upgrade(engine)
     clock = FixedClock(NOW)
@@ -62,8 +62,14 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
         )
     engine.dispose()
     assert response.status_code == 200
+    return response.text
+
+
+@pytest.fixture(scope="module")
+def exported(exposition: str) -> dict[str, set[str]]:
+    """Every series name the app exports, with the label names seen on it."""
     names: dict[str, set[str]] = {}
-    for family in text_string_to_metric_families(response.text):
+    for family in text_string_to_metric_families(exposition):
         for suffix in SUFFIXES.get(family.type, ("",)):
             names.setdefault(family.name + suffix, set())
         for sample in family.samples:
@@ -105,6 +111,16 @@ def assert_names_exported(expr: str, exported: dict[str, set[str]]) -> None:
             assert matcher.name in exported[selector.name], (
                 f"{selector.name} has no label {matcher.name} ({expr})"
             )
+
+
+def _matches(matcher: Any, labels: dict[str, str]) -> bool:
+    """Prometheus label matching: regexes are anchored at both ends; a missing label is ""."""
+    actual = labels.get(matcher.name, "")
+    op = str(matcher.op).rsplit(".", 1)[-1]
+    if op in ("Re", "NotRe"):
+        hit = re.fullmatch(matcher.value, actual) is not None
+        return hit if op == "Re" else not hit
+    return (actual == matcher.value) == (op == "Equal")
 
 
 class TestPrometheusRules:
@@ -165,6 +181,20 @@ class TestPrometheusRules:
             expr = by_name[f"Ordertrail{camel}BudgetBurn{tier}"]["expr"]
             assert f"error_ratio_rate{long} > ({factor:g} * {budget:g})" in expr
             assert f"error_ratio_rate{short} > ({factor:g} * {budget:g})" in expr
+
+    def test_the_slo_selectors_match_the_series_the_app_exports(self, exposition: str):
+        """Label values too: a wrong route, consumer or bucket bound would select nothing."""
+        found = [s for f in text_string_to_metric_families(exposition) for s in f.samples]
+        for rule in rules():
+            if not rule.get("record", "").endswith("error_ratio_rate5m"):
+                continue
+            for selector in selectors(rule["expr"]):
+                # The run answered no request with a 5xx, so the "bad" selector has no sample.
+                wanted = [m for m in selector.matchers.matchers if m.value != "5xx"]
+                assert any(
+                    sample.name == selector.name and all(_matches(m, sample.labels) for m in wanted)
+                    for sample in found
+                ), f"{selector} selects nothing"
 
     def test_the_operational_alerts_the_issue_asks_for_exist(self):
         exprs = " ".join(rule["expr"] for rule in rules() if "alert" in rule)

@@ -119,7 +119,8 @@ def test_pipeline_latency_runs_from_ingest_to_the_consumers_commit(
     clock.advance(timedelta(seconds=42))
     relay_and_consume(mapp)
     found = samples(mapp)
-    labels = {"consumer": "recorder", "event_type": "shipment.delivered"}
+    # The revenue consumer's latency on deliveries is the delivery -> revenue latency.
+    labels = {"consumer": "revenue", "event_type": "shipment.delivered"}
     assert value(found, "ordertrail_pipeline_latency_seconds_count", **labels) == 1
     assert value(found, "ordertrail_pipeline_latency_seconds_sum", **labels) == 42
     # 42 s is inside the 60 s delivery -> revenue objective's bucket, outside the 30 s one.
@@ -132,6 +133,8 @@ def test_pipeline_latency_runs_from_ingest_to_the_consumers_commit(
     ]
     assert exemplars
     assert set(exemplars) == {TRACEPARENT.split("-")[1]}
+    recorded = {"consumer": "recorder", "event_type": "shipment.delivered"}
+    assert value(found, "ordertrail_pipeline_latency_seconds_sum", **recorded) == 42
     assert total(found, "ordertrail_pipeline_handled_total", consumer="recorder", outcome="ok") == 3
 
 
