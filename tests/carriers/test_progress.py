@@ -24,6 +24,7 @@ def scan(
     reason: StatusReason = StatusReason.NONE,
     code: str | None = None,
     signed_by: str | None = None,
+    eta_hours: int | None = None,
 ) -> MappedScan:
     return MappedScan(
         scan=CarrierScan(
@@ -34,6 +35,7 @@ def scan(
             raw_text=f"{status.value} scan",
             scanned_at=T0 + timedelta(hours=hours),
             signed_by=signed_by,
+            estimated_delivery_at=None if eta_hours is None else T0 + timedelta(hours=eta_hours),
         ),
         status=status,
         reason=reason,
@@ -100,13 +102,15 @@ SCANS = st.lists(
         STATUSES,
         st.integers(min_value=0, max_value=48),
         reason=st.sampled_from(list(StatusReason)),
+        signed_by=st.none() | st.just("J. Doe"),
+        eta_hours=st.none() | st.integers(min_value=40, max_value=60),
     ),
     min_size=1,
     max_size=12,
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(history=SCANS, data=st.data())
 def test_any_permutation_or_duplication_of_the_scans_gives_the_same_status_and_history(
     history: list[MappedScan], data: st.DataObject

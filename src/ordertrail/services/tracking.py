@@ -54,7 +54,11 @@ NOTHING = TrackingOutcome(accepted=0, duplicates=0, unmapped=0, unknown_shipment
 
 
 def scan_key(scan: CarrierScan) -> str:
-    """The identity of a scan: the same scan reported twice has the same key."""
+    """The identity of a scan: the same scan reported twice has the same key.
+
+    Every field is part of it, so which of two near-identical reports arrives first never
+    decides what the history holds.
+    """
     return sha256_hex(
         canonical_json(
             [
@@ -67,6 +71,9 @@ def scan_key(scan: CarrierScan) -> str:
                 scan.scanned_at.isoformat(),
                 scan.location,
                 scan.signed_by,
+                None
+                if scan.estimated_delivery_at is None
+                else scan.estimated_delivery_at.isoformat(),
             ]
         )
     )

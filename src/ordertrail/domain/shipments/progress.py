@@ -64,7 +64,8 @@ class MappedScan:
     status: ShipmentStatus
     reason: StatusReason
 
-    def sort_key(self) -> tuple[datetime, int, str, str, str, str, str, str, str]:
+    def sort_key(self) -> tuple[datetime, int, str, str, str, str, str, str, str, str, str]:
+        """Carrier time first, then every field, so no two distinct scans ever tie."""
         s = self.scan
         return (
             s.scanned_at,
@@ -76,6 +77,8 @@ class MappedScan:
             s.location or "",
             s.signed_by or "",
             s.carrier,
+            self.reason.value,
+            "" if s.estimated_delivery_at is None else s.estimated_delivery_at.isoformat(),
         )
 
 
