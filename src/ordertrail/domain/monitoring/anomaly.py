@@ -32,7 +32,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from fractions import Fraction
 
 
 class InvalidAnomalySettings(ValueError):
@@ -103,17 +102,17 @@ class Assessment:
 def two_proportion_z(*, x1: int, n1: int, x0: int, n0: int) -> float:
     """Return z for p1 = x1/n1 against p0 = x0/n0 under the pooled null (formula above).
 
-    Equal proportions give exactly 0 (computed on fractions, not floats); so does a pooled
-    proportion of 0 or 1, where both samples agree completely and there is nothing to test.
+    Equal proportions give exactly 0 (decided on integers, x1 * n0 == x0 * n1, not on floats);
+    so does a pooled proportion of 0 or 1, where both samples agree completely.
     """
     if n1 <= 0 or n0 <= 0:
         raise ValueError("both samples need at least one trial")
-    difference = Fraction(x1, n1) - Fraction(x0, n0)
-    pooled = Fraction(x1 + x0, n1 + n0)
-    if difference == 0 or pooled in (0, 1):
+    successes, trials = x1 + x0, n1 + n0
+    if x1 * n0 == x0 * n1 or successes in (0, trials):
         return 0.0
-    variance = pooled * (1 - pooled) * (Fraction(1, n1) + Fraction(1, n0))
-    return float(difference) / math.sqrt(variance)
+    pooled = successes / trials
+    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n0)
+    return (x1 / n1 - x0 / n0) / math.sqrt(variance)
 
 
 def ewma_step(*, previous: float, value: float, lam: float) -> float:
