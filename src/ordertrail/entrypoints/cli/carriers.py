@@ -24,6 +24,7 @@ from ordertrail.adapters.carriers.simulator.scenario import (
 )
 from ordertrail.adapters.carriers.simulator.webhooks import WebhookSender, WebhookTarget
 from ordertrail.adapters.clock import SystemClock
+from ordertrail.entrypoints.cli import carrier_mappings
 from ordertrail.entrypoints.cli.common import DatabaseOption, console, fail, open_app
 from ordertrail.entrypoints.cli.relay import MaxSecondsOption, configure_logging, stop_on_signals
 from ordertrail.entrypoints.workers.poller import (
@@ -39,6 +40,7 @@ app = typer.Typer(
     help="Carrier tracking: polling within quotas, the quota budget, the carrier simulator.",
     no_args_is_help=True,
 )
+app.add_typer(carrier_mappings.app, name="mappings")
 
 ConfigOption = Annotated[
     Path | None,
