@@ -52,22 +52,28 @@ class Arrival:
 
 @dataclass(slots=True)
 class WindowLog:
-    """The arrivals of one credential within one window, and the most it ever held."""
+    """One credential's requests within one window: the admitted ones (the quota, as carriers
+    count it) and every arrival (what the client sent), with the most any window ever held."""
 
     window: QuotaWindow
+    admitted: deque[datetime] = field(default_factory=deque)
     arrivals: deque[datetime] = field(default_factory=deque)
     max_seen: int = 0
 
     def arrive(self, now: datetime) -> float | None:
         """Log an arrival; return seconds to retry after if it is over the limit, else None."""
         span = timedelta(seconds=self.window.window_s)
-        while self.arrivals and self.arrivals[0] <= now - span:
-            self.arrivals.popleft()
-        over = len(self.arrivals) >= self.window.requests
-        retry_s = (self.arrivals[0] + span - now).total_seconds() if over else None
+        for log in (self.admitted, self.arrivals):
+            while log and log[0] <= now - span:
+                log.popleft()
         self.arrivals.append(now)
         self.max_seen = max(self.max_seen, len(self.arrivals))
-        return retry_s
+        if len(self.admitted) >= self.window.requests:
+            return (self.admitted[0] + span - now).total_seconds()
+        return None
+
+    def admit(self, now: datetime) -> None:
+        self.admitted.append(now)
 
 
 @dataclass(slots=True)
@@ -143,12 +149,19 @@ class CarrierSimulator:
             self.journal.append(Arrival(now, provider, None, number, 401))
             return JSONResponse({"title": "Unauthorized", "status": 401}, status_code=401)
         retry_s = None
-        for window in self.limits.get(provider, ()):
-            log = counters.logs.setdefault((credential, window.label), WindowLog(window))
+        logs = [
+            counters.logs.setdefault((credential, window.label), WindowLog(window))
+            for window in self.limits.get(provider, ())
+        ]
+        for log in logs:
             wait = log.arrive(now)
             if wait is not None:
                 retry_s = max(retry_s or 0.0, wait)
-        if retry_s is not None:
+        if retry_s is None:
+            # Admitted: it counts against every window (a refused request counts against none).
+            for log in logs:
+                log.admit(now)
+        else:
             counters.throttled += 1
             retry_after = max(1, math.ceil(retry_s))
             self.journal.append(Arrival(now, provider, credential, number, 429, retry_after))
