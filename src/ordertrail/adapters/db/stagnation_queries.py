@@ -41,8 +41,15 @@ def _order_entered_at() -> ColumnElement[Any]:
     )
 
 
+def _watched(cutoffs: Cutoffs) -> list[str]:
+    """Statuses some tenant watches: the only rows worth looking at (an index serves the IN)."""
+    tables = [cutoffs.default, *cutoffs.by_tenant.values()]
+    return sorted({status for table in tables for status, at in table.items() if at is not None})
+
+
 def _past_cutoff(subject_type: SubjectType, cutoffs: Cutoffs) -> Select[Any]:
     """SELECT tenant, subject, status, since, extra details of every subject past its cutoff."""
+    watched = _watched(cutoffs)
     if subject_type is SubjectType.SHIPMENT:
         since = func.coalesce(shipments.c.last_update_at, shipments.c.created_at)
         cutoff = cutoff_by_key(cutoffs, tenant=shipments.c.tenant_id, key=shipments.c.status)
@@ -54,7 +61,7 @@ def _past_cutoff(subject_type: SubjectType, cutoffs: Cutoffs) -> Select[Any]:
             shipments.c.carrier,
             shipments.c.tracking_number,
             shipments.c.order_id,
-        ).where(since <= cutoff)
+        ).where(shipments.c.status.in_(watched), since <= cutoff)
     entered = _order_entered_at()
     cutoff = cutoff_by_key(cutoffs, tenant=orders.c.tenant_id, key=orders.c.status)
     return select(
@@ -62,7 +69,7 @@ def _past_cutoff(subject_type: SubjectType, cutoffs: Cutoffs) -> Select[Any]:
         orders.c.order_id.label("subject"),
         orders.c.status,
         entered.label("since"),
-    ).where(entered <= cutoff)
+    ).where(orders.c.status.in_(watched), entered <= cutoff)
 
 
 def _unresolved(kind: str, *, tenant: Any, subject: Any) -> Any:
