@@ -40,9 +40,13 @@ AUTHENTICATED_ROUTES = [
     ("POST", "/v1/alerts/{alert_id}/acknowledge", "/v1/alerts/1/acknowledge"),
     ("POST", "/v1/alerts/{alert_id}/resolve", "/v1/alerts/1/resolve"),
     ("GET", "/v1/reports/root-causes", "/v1/reports/root-causes"),
+    ("PUT", "/v1/carriers/{provider}/secret", "/v1/carriers/ups/secret"),
+    ("DELETE", "/v1/carriers/{provider}/secret", "/v1/carriers/ups/secret"),
 ]
 AUTHENTICATED_REQUESTS = [(method, path) for method, _, path in AUTHENTICATED_ROUTES]
 PUBLIC_PATHS = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# Called by carriers, authenticated by the provider's signature instead of a key (tests/carriers).
+PUBLIC_PATHS.add("/v1/carriers/webhooks/{provider}/{token}")
 
 BAD_HEADERS = {
     "missing header": {},
