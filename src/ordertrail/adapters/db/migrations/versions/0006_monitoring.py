@@ -81,7 +81,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("notified_at", AT, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_notifications")),
-        comment="Append-only: every notification of an alert, per level and sink, with its outcome.",
+        comment="Append-only: every notification of an alert, per level and sink, with its outcome.",  # noqa: E501
     )
     with op.batch_alter_table("alert_notifications", schema=None) as batch_op:
         batch_op.create_index(
@@ -103,7 +103,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "tenant_id", "subject_type", "status", name=op.f("pk_stagnation_rules")
         ),
-        comment="A tenant's stagnation rules; each replaces the default for its subject and status.",
+        comment="A tenant's stagnation rules; each replaces the default for its subject and status.",  # noqa: E501
     )
     op.create_table(
         "escalation_levels",
