@@ -146,11 +146,13 @@ class DatabaseCollector(Collector):
             pending = select(outbox.c.id).where(
                 outbox.c.lane == lane, outbox.c.published_at.is_(None)
             )
-            # The lowest id is the oldest row (ids follow commit order within milliseconds).
+            # The lowest id is the oldest row (ids follow commit order within milliseconds). The
+            # order names the (lane, published_at, id) index's columns: ordered by id alone,
+            # PostgreSQL walks the primary key past every published row instead.
             oldest = connection.execute(
                 select(outbox.c.created_at)
                 .where(outbox.c.lane == lane, outbox.c.published_at.is_(None))
-                .order_by(outbox.c.id)
+                .order_by(outbox.c.lane, outbox.c.published_at, outbox.c.id)
                 .limit(1)
             ).scalar_one_or_none()
             families["outbox_lag"].add_metric([lane], self._age_s(oldest))
