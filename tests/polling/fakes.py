@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from ordertrail.adapters.clock import FixedClock
 from ordertrail.domain.shipments.scans import CarrierScan
 from ordertrail.services.poll_policy import Cadence
-from ordertrail.services.polling import PollResult, Tracker
+from ordertrail.services.polling_ports import PollResult, Tracker
 
 
 def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:

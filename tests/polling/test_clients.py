@@ -12,7 +12,7 @@ from ordertrail.adapters.carriers.poll_http import retry_at_from
 from ordertrail.adapters.carriers.poll_ups import UpsTrackingClient, parse_track_response
 from ordertrail.adapters.carriers.poll_usps import UspsTrackingClient, parse_tracking
 from ordertrail.adapters.clock import FixedClock
-from ordertrail.services.polling import CarrierUnavailable, Throttled, TrackingNotFound
+from ordertrail.services.polling_ports import CarrierUnavailable, Throttled, TrackingNotFound
 from tests.polling.fakes import run_async
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

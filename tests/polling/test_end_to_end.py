@@ -5,6 +5,7 @@ service, and a UPS delivery becomes the order's shipment.delivered event."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -20,10 +21,10 @@ from ordertrail.adapters.carriers.simulator.server import SimulatorServer
 from ordertrail.adapters.db.shipment_store import SqlTrackingUnitOfWork
 from ordertrail.adapters.db.tables_polling import carrier_poll_state
 from ordertrail.bootstrap import Ordertrail
-from ordertrail.entrypoints.workers.poller import build_poller, poll_store
+from ordertrail.entrypoints.workers.poller import build_poller, embedded_poller, poll_store
 from ordertrail.services import tracking
 from ordertrail.services.keys import Principal
-from ordertrail.services.polling import PollResult
+from ordertrail.services.polling_ports import PollResult
 from tests.builders import envelope, placed, qty
 from tests.conftest import NOW
 
@@ -242,3 +243,24 @@ def test_polling_over_a_real_socket_to_the_simulator_on_loopback(sqlite_app: Ord
         stats = httpx.get(f"{server.url}/_simulator/stats", timeout=5.0).json()
     assert stats["ups"]["ok"] == 1
     assert stats["ups"]["tokens"] == 1
+
+
+def test_serve_polls_only_when_the_polling_file_asks_for_it(sqlite_app: Ordertrail, tmp_path):
+    app = sqlite_app
+    stop = asyncio.Event()
+    assert embedded_poller(app=app, stop=stop) is None  # no polling file
+    polling = tmp_path / "polling.toml"
+    for embedded in ("false", "true"):
+        polling.write_text(
+            f'[polling]\nembedded = {embedded}\n[[polling.credentials]]\nprovider = "dhl"\n'
+            f'api_key = "k"\nbase_url = "{SIMULATOR_URL}"\n',
+            encoding="utf-8",
+        )
+        app.settings = replace(app.settings, carrier_polling=str(polling))
+        loop = embedded_poller(app=app, stop=stop)
+        assert (loop is not None) == (embedded == "true")
+    # With nothing to poll, one pass of the loop ends at once and reports nothing.
+    stop.set()
+    assert loop is not None
+    report = asyncio.run(loop)
+    assert report.polled == 0

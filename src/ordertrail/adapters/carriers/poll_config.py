@@ -29,10 +29,10 @@ from typing import Any
 import httpx
 
 from ordertrail.adapters.carriers import poll_dhl, poll_ups, poll_usps
-from ordertrail.adapters.carriers.rate_limits import LimiterKey, documented_quota
+from ordertrail.adapters.carriers.rate_limits import DOCUMENTED_LIMITS, LimiterKey, documented_quota
 from ordertrail.services.poll_policy import Cadence
-from ordertrail.services.polling import TrackingClient
 from ordertrail.services.polling_budget import CredentialQuota, QuotaWindow
+from ordertrail.services.polling_ports import TrackingClient
 from ordertrail.services.ports import Clock
 
 SECRETS: Mapping[str, tuple[str, ...]] = {
@@ -111,7 +111,9 @@ def _secret(value: object, *, where: str, environ: Mapping[str, str]) -> str:
 def _windows(
     entry: Mapping[str, Any], *, where: str
 ) -> tuple[tuple[QuotaWindow, ...], dict[str, int]]:
-    provider, plan = entry["provider"], str(entry.get("plan", "default"))
+    provider = entry["provider"]
+    # Without a plan, the provider's first documented one (DHL: starter, the others: default).
+    plan = str(entry.get("plan") or next(iter(DOCUMENTED_LIMITS[provider])))
     limits = entry.get("limits")
     if limits is None:
         try:

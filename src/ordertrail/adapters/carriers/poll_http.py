@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from ordertrail.services.polling import CarrierUnavailable, Throttled, TrackingNotFound
+from ordertrail.services.polling_ports import CarrierUnavailable, Throttled, TrackingNotFound
 from ordertrail.services.ports import Clock
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)

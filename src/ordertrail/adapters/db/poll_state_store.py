@@ -19,7 +19,7 @@ from ordertrail.adapters.db.tables_carriers import shipments
 from ordertrail.adapters.db.tables_polling import carrier_poll_state as polls
 from ordertrail.domain.shipments.status import TERMINAL_STATUSES
 from ordertrail.services.poll_policy import DONE, Cadence, tier_of
-from ordertrail.services.polling import PollResult, Tracker
+from ordertrail.services.polling_ports import PollResult, Tracker
 
 # (tenant_id, carrier) -> (provider, credential) that polls it, or None when none is configured.
 Route = Callable[[str, str], tuple[str, str] | None]

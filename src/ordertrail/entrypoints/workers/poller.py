@@ -30,7 +30,8 @@ from ordertrail.adapters.metrics import Metrics
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.domain.shipments.scans import CarrierScan
 from ordertrail.entrypoints.workers import deadline_for, error_backoff_s, pause
-from ordertrail.services.polling import Poller, PollerConfig, RoundReport, Sleeper
+from ordertrail.services.polling import Poller, PollerConfig, RoundReport
+from ordertrail.services.polling_ports import Sleeper
 
 logger = logging.getLogger("ordertrail.poller")
 ONCE_ROUNDS_MAX = 1_000

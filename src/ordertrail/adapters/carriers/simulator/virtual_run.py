@@ -26,14 +26,9 @@ from ordertrail.adapters.carriers.simulator.scenario import STAGE_STATUSES, VOCA
 from ordertrail.adapters.clock import FixedClock
 from ordertrail.domain.shipments.scans import CarrierScan
 from ordertrail.services.poll_policy import Cadence, tier_of
-from ordertrail.services.polling import (
-    Poller,
-    PollerConfig,
-    PollResult,
-    Tracker,
-    TrackingClient,
-)
+from ordertrail.services.polling import Poller, PollerConfig
 from ordertrail.services.polling_budget import CredentialQuota, QuotaWindow
+from ordertrail.services.polling_ports import PollResult, Tracker, TrackingClient
 
 BASE_URL = "http://carrier-simulator"
 CREDENTIAL = "sim"
