@@ -160,13 +160,13 @@ class DatabaseCollector(Collector):
 
     def _queue(self, connection: Connection, families: Families) -> None:
         for lane in LANES:
-            depth = _capped_count(connection, select(queue.c.id).where(queue.c.lane == lane))
-            oldest = connection.execute(
-                select(queue.c.enqueued_at)
-                .where(queue.c.lane == lane)
-                .order_by(queue.c.id)
-                .limit(1)
-            ).scalar_one_or_none()
+            # One pass over the lane's index entries gives both; past COUNT_MAX rows the oldest
+            # is the oldest of those counted.
+            held = select(queue.c.enqueued_at).where(queue.c.lane == lane).limit(COUNT_MAX)
+            bounded = held.subquery()
+            depth, oldest = connection.execute(
+                select(func.count(), func.min(bounded.c.enqueued_at))
+            ).one()
             families["queue_depth"].add_metric([lane], depth)
             families["queue_age"].add_metric([lane], self._age_s(oldest))
 
