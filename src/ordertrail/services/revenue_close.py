@@ -92,7 +92,21 @@ def close_inputs_from(rows: Iterable[Mapping[str, Any]], *, contracts_max: int) 
     )
 
 
-def close_updates(*, inputs: CloseInputs, lines: Sequence[CloseLine]) -> dict[str, tuple[int, int]]:
-    """Obligation id -> (recognized before, amount recognized now) for every line."""
-    before = {item.obligation_id: item.recognized_minor for item in inputs.items}
-    return {line.obligation_id: (before[line.obligation_id], line.revenue_minor) for line in lines}
+def close_updates(
+    *, inputs: CloseInputs, lines: Sequence[CloseLine]
+) -> dict[str, tuple[int, int, bool]]:
+    """Obligation id -> (recognized before, amount recognized now, scheduled) for every item.
+
+    Scheduled items are listed even when nothing is due: their `ratable_through` moves to the
+    period either way, in the same set-based update.
+    """
+    due = {line.obligation_id: line.revenue_minor for line in lines}
+    return {
+        item.obligation_id: (
+            item.recognized_minor,
+            due.get(item.obligation_id, 0),
+            bool(item.amounts_minor),
+        )
+        for item in inputs.items
+        if item.obligation_id in due or item.amounts_minor
+    }

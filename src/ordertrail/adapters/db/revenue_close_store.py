@@ -2,10 +2,14 @@
 
 Reading builds CloseItems straight from row tuples (no documents are parsed). Writing uses COPY
 on PostgreSQL and executemany on SQLite for entries and postings, and one set-based UPDATE of
-the obligation rows (from a COPY-filled temp table on PostgreSQL). On PostgreSQL the batch's
-obligation rows are read FOR UPDATE: a handler that saves a contract meanwhile waits, and one
-that saved first is seen (rows are updated in place, never deleted and re-inserted, so the
-lock's re-check finds their newest version). Every update also checks the recognized amount it
+the obligation rows (from a COPY-filled temp table on PostgreSQL).
+
+Concurrency. On SQLite every writer holds the database's write lock for its whole transaction,
+so a handler and a close batch never interleave. On PostgreSQL a close batch holds a per-tenant
+advisory lock exclusively and every revenue handler transaction takes it shared before reading
+obligation rows (`revenue_lock`): a handler that loaded a contract finishes before a batch reads,
+and one that starts during a batch waits for it. That costs one lock per transaction instead of
+a row lock on each of a million obligations. Every update also checks the recognized amount it
 started from, so a lost update would raise instead of passing silently.
 """
 
@@ -80,7 +84,42 @@ _INSERT_POSTINGS = (
     f"INSERT INTO journal_postings ({', '.join(POSTING_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join('?' * len(POSTING_COLUMNS))})"
 )
+_COPY_ENTRIES = f"COPY journal_entries ({', '.join(ENTRY_COLUMNS)}) FROM STDIN"
+_COPY_POSTINGS = f"COPY journal_postings ({', '.join(POSTING_COLUMNS)}) FROM STDIN"
+# One set-based update per batch: balances move by what the close recognized, and scheduled
+# obligations are recognized through the period. The recognized amount it started from must
+# still be there (a lost update raises instead of passing).
+UPDATE_MOVED_PG = """
+UPDATE revenue_obligations o
+   SET recognized_minor = o.recognized_minor + m.due_minor,
+       deferred_minor = o.deferred_minor - m.due_minor,
+       ratable_through = CASE WHEN m.scheduled
+                              THEN greatest(coalesce(o.ratable_through, %(period)s), %(period)s)
+                              ELSE o.ratable_through END
+  FROM close_moves m
+ WHERE o.tenant_id = %(tenant)s AND o.obligation_id = m.obligation_id
+   AND o.recognized_minor = m.before_minor
+"""
+UPDATE_MOVED_SQLITE = """
+UPDATE revenue_obligations
+   SET recognized_minor = recognized_minor + ?,
+       deferred_minor = deferred_minor - ?,
+       ratable_through = CASE WHEN ? THEN max(coalesce(ratable_through, ?), ?)
+                              ELSE ratable_through END
+ WHERE tenant_id = ? AND obligation_id = ? AND recognized_minor = ?
+"""
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def revenue_lock(connection: Connection, *, tenant_id: str, exclusive: bool) -> None:
+    """Take the tenant's revenue advisory lock until the transaction ends (PostgreSQL only)."""
+    if connection.dialect.name != "postgresql":
+        return
+    kind = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    connection.execute(
+        text(f"SELECT {kind}(hashtextextended(:key, 0))"),
+        {"key": f"ordertrail.revenue:{tenant_id}"},
+    )
 
 
 def read_close_inputs(
@@ -88,10 +127,10 @@ def read_close_inputs(
 ) -> CloseInputs:
     """Read up to `contracts_max` whole contracts after `after_contract`, in id order."""
     rows_max = contracts_max * 4
-    lock = " FOR UPDATE" if connection.dialect.name == "postgresql" else ""
+    revenue_lock(connection, tenant_id=tenant_id, exclusive=True)
     sql = (
         _SELECT_ROWS + "WHERE tenant_id = :tenant AND contract_id > :after "
-        f"ORDER BY contract_id, obligation_id LIMIT :limit{lock}"
+        "ORDER BY contract_id, obligation_id LIMIT :limit"
     )
     params = {"tenant": tenant_id, "after": after_contract or "", "limit": rows_max + 1}
     rows = [dict(zip(ROW_COLUMNS, r, strict=True)) for r in connection.execute(text(sql), params)]
@@ -105,7 +144,7 @@ def read_close_inputs(
         else:
             whole = (
                 _SELECT_ROWS
-                + f"WHERE tenant_id = :tenant AND contract_id = :last ORDER BY obligation_id{lock}"
+                + "WHERE tenant_id = :tenant AND contract_id = :last ORDER BY obligation_id"
             )
             rows = [
                 dict(zip(ROW_COLUMNS, r, strict=True))
@@ -194,7 +233,6 @@ def write_close(
             postings=postings,
             due=due,
             index=index,
-            inputs=inputs,
         )
     else:
         _write_sqlite(
@@ -204,7 +242,6 @@ def write_close(
             postings=postings,
             due=due,
             index=index,
-            inputs=inputs,
         )
 
 
@@ -214,41 +251,34 @@ def _write_postgres(
     tenant_id: str,
     entries: list[tuple[Any, ...]],
     postings: list[tuple[Any, ...]],
-    due: dict[str, tuple[int, int]],
+    due: dict[str, tuple[int, int, bool]],
     index: int,
-    inputs: CloseInputs,
 ) -> None:
     raw: Any = connection.connection.dbapi_connection
     with raw.cursor() as cursor:
         if entries:
-            with cursor.copy(f"COPY journal_entries ({', '.join(ENTRY_COLUMNS)}) FROM STDIN") as c:
-                c.write(_copy_text(entries))
-            with cursor.copy(
-                f"COPY journal_postings ({', '.join(POSTING_COLUMNS)}) FROM STDIN"
-            ) as c:
-                c.write(_copy_text(postings))
+            with cursor.copy(_COPY_ENTRIES) as copy:
+                copy.write(_copy_text(entries))
+            with cursor.copy(_COPY_POSTINGS) as copy:
+                copy.write(_copy_text(postings))
+        moves = [(oid, b, a, "t" if s else "f") for oid, (b, a, s) in due.items()]
+        if not moves:
+            return
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS close_moves (obligation_id text PRIMARY KEY, "
-            "before_minor bigint NOT NULL, due_minor bigint NOT NULL) ON COMMIT DROP"
+            "CREATE TEMP TABLE close_moves (obligation_id text NOT NULL, "
+            "before_minor bigint NOT NULL, due_minor bigint NOT NULL, scheduled boolean NOT NULL) "
+            "ON COMMIT DROP"
         )
-        moves = [(oid, before, amount) for oid, (before, amount) in due.items()]
-        if moves:
-            with cursor.copy(
-                "COPY close_moves (obligation_id, before_minor, due_minor) FROM STDIN"
-            ) as c:
-                c.write(_copy_text(moves))
-            cursor.execute(
-                "UPDATE revenue_obligations o "
-                "SET recognized_minor = o.recognized_minor + m.due_minor, "
-                "deferred_minor = o.deferred_minor - m.due_minor, updated_at = now() "
-                "FROM close_moves m WHERE o.tenant_id = %s AND o.obligation_id = m.obligation_id "
-                "AND o.recognized_minor = m.before_minor",
-                (tenant_id,),
-            )
-            if cursor.rowcount != len(moves):
-                raise ConcurrentWrite("obligations changed during the close; run it again")
+        with cursor.copy(
+            "COPY close_moves (obligation_id, before_minor, due_minor, scheduled) FROM STDIN"
+        ) as copy:
+            copy.write(_copy_text(moves))
+        cursor.execute("ANALYZE close_moves")
+        cursor.execute(UPDATE_MOVED_PG, {"tenant": tenant_id, "period": index})
+        moved = cursor.rowcount
         cursor.execute("DROP TABLE close_moves")
-    _mark_ratable(connection, tenant_id, index, inputs)
+    if moved != len(moves):
+        raise ConcurrentWrite("obligations changed during the close; run it again")
 
 
 def _write_sqlite(
@@ -257,60 +287,31 @@ def _write_sqlite(
     tenant_id: str,
     entries: list[tuple[Any, ...]],
     postings: list[tuple[Any, ...]],
-    due: dict[str, tuple[int, int]],
+    due: dict[str, tuple[int, int, bool]],
     index: int,
-    inputs: CloseInputs,
 ) -> None:
     raw: Any = connection.connection.dbapi_connection
     cursor = raw.cursor()
     try:
-        entry_rows = [
-            (*e[:6], e[6].isoformat(), e[7].isoformat(), *e[8:11], _sqlite_ts(e[11]))
-            for e in entries
-        ]
-        posting_rows = [(*p[:11], p[11].isoformat()) for p in postings]
         cursor.executemany(
             _INSERT_ENTRIES,
-            entry_rows,
+            [
+                (*e[:6], e[6].isoformat(), e[7].isoformat(), *e[8:11], _sqlite_ts(e[11]))
+                for e in entries
+            ],
         )
-        cursor.executemany(
-            _INSERT_POSTINGS,
-            posting_rows,
-        )
-        moves = [(amount, amount, tenant_id, oid, before) for oid, (before, amount) in due.items()]
-        cursor.executemany(
-            "UPDATE revenue_obligations SET recognized_minor = recognized_minor + ?, "
-            "deferred_minor = deferred_minor - ? "
-            "WHERE tenant_id = ? AND obligation_id = ? AND recognized_minor = ?",
-            moves,
-        )
-        if cursor.rowcount != len(moves) and moves:
+        cursor.executemany(_INSERT_POSTINGS, [(*p[:11], p[11].isoformat()) for p in postings])
+        moves = [
+            (amount, amount, int(scheduled), index, index, tenant_id, oid, before)
+            for oid, (before, amount, scheduled) in due.items()
+        ]
+        cursor.executemany(UPDATE_MOVED_SQLITE, moves)
+        if moves and cursor.rowcount != len(moves):
             raise ConcurrentWrite("obligations changed during the close; run it again")
     finally:
         cursor.close()
-    _mark_ratable(connection, tenant_id, index, inputs)
 
 
 def _sqlite_ts(value: datetime) -> str:
     # The UtcDateTime column stores naive UTC text on SQLite.
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _mark_ratable(connection: Connection, tenant_id: str, index: int, inputs: CloseInputs) -> None:
-    """Scheduled obligations of the batch are now recognized through the period."""
-    if not inputs.contract_ids:
-        return
-    connection.execute(
-        text(
-            "UPDATE revenue_obligations SET ratable_through = :period "
-            "WHERE tenant_id = :tenant AND contract_id >= :first AND contract_id <= :last "
-            "AND active AND schedule_first_period IS NOT NULL "
-            "AND (ratable_through IS NULL OR ratable_through < :period)"
-        ),
-        {
-            "period": index,
-            "tenant": tenant_id,
-            "first": inputs.contract_ids[0],
-            "last": inputs.contract_ids[-1],
-        },
-    )

@@ -12,7 +12,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 # tables first: it imports every area's tables module, whose cross-imports need it complete.
 from ordertrail.adapters.db import tables as _tables  # noqa: F401
-from ordertrail.adapters.db.revenue_close_store import read_close_inputs, write_close
+from ordertrail.adapters.db.revenue_close_store import (
+    read_close_inputs,
+    revenue_lock,
+    write_close,
+)
 from ordertrail.adapters.db.tables_revenue import (
     revenue_contract_orders,
     revenue_contract_versions,
@@ -79,6 +83,8 @@ class SqlRevenueStore:
     def _load_rows(self, tenant_id: str, contract_ids: Sequence[str]) -> list[StoredContract]:
         if not contract_ids:
             return []
+        # Shared with other handlers, exclusive against a close batch (revenue_close_store.py).
+        revenue_lock(self._connection, tenant_id=tenant_id, exclusive=False)
         c = revenue_contracts
         query = select(c.c.contract_id, c.c.state, c.c.status, c.c.row_version).where(
             c.c.tenant_id == tenant_id, c.c.contract_id.in_(contract_ids)
@@ -125,6 +131,7 @@ class SqlRevenueStore:
         now: datetime,
     ) -> int:
         state = contract.state
+        revenue_lock(self._connection, tenant_id=tenant_id, exclusive=False)
         c = revenue_contracts
         values = {
             "customer_id": state.terms.customer_id,

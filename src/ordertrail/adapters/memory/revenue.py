@@ -240,20 +240,21 @@ class MemoryRevenueStore:
         lines: Sequence[CloseLine],
         now: datetime,
     ) -> None:
-        due = close_updates(inputs=inputs, lines=lines)
+        moves = close_updates(inputs=inputs, lines=lines)
         for contract_id in inputs.contract_ids:
             key = (tenant_id, contract_id)
             obligations = dict(self._tx.get("obligations", key) or {})
             for oid, committed in obligations.items():
+                if oid not in moves:
+                    continue
+                before, amount, scheduled = moves[oid]
                 row = dict(committed)
-                if oid in due:
-                    before, amount = due[oid]
-                    if row["recognized_minor"] != before:
-                        raise ConcurrentWrite(f"obligation {oid} changed during the close")
-                    row["recognized_minor"] += amount
-                    row["deferred_minor"] -= amount
-                    row["updated_at"] = now
-                if row["active"] and row["schedule_first_period"] is not None:
+                if row["recognized_minor"] != before:
+                    raise ConcurrentWrite(f"obligation {oid} changed during the close")
+                row["recognized_minor"] += amount
+                row["deferred_minor"] -= amount
+                row["updated_at"] = now
+                if scheduled:
                     through = period_index(period)
                     if row["ratable_through"] is not None:
                         through = max(through, row["ratable_through"])
