@@ -17,18 +17,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.protocol.transaction import InitProducerIdRequest_v0
 
 from ordertrail.adapters.brokers import BrokerContext, make_broker
-from ordertrail.adapters.brokers.kafka import (
-    H_ATTEMPTS,
-    H_CONSUMER,
-    H_ERROR,
-    KafkaBroker,
-    KafkaSettings,
-    retry_tier_s,
-)
+from ordertrail.adapters.brokers.kafka import KafkaBroker
 from ordertrail.adapters.brokers.kafka_protocol import (
     InitProducerIdRequest,
     InitProducerIdRequest_v3,
 )
+from ordertrail.adapters.brokers.kafka_records import H_ATTEMPTS, H_CONSUMER, H_ERROR
+from ordertrail.adapters.brokers.kafka_settings import KafkaSettings, retry_tier_s
 from ordertrail.services.messaging import BrokerNotAvailable, Delivery
 from tests.pipeline.kafka_server import TansuServer
 from tests.pipeline.support import message
@@ -46,7 +41,7 @@ def test_kafka_urls_build_a_kafka_broker_without_connecting(sqlite_engine, clock
     assert built.settings.bootstrap == "k1:9092,k2:9092"
     assert (built.settings.prefix, built.settings.partitions) == ("ot", 6)
     assert built.settings.consumer_group("critical") == "workers.critical"
-    assert built.name("bulk", "retry", "30") == "ot.bulk.retry.30"
+    assert built.settings.retry_topic("bulk", 30) == "ot.bulk.retry.30"
     defaults = KafkaSettings.from_url("kafka://k1:9092")
     assert defaults.consumer_group("bulk") == "ordertrail.bulk"
     for bad, said in [
@@ -126,7 +121,7 @@ def test_a_dead_letter_is_copied_to_the_dead_topic_with_its_history(
         [delivery] = await receive_some(broker)
         await broker.dead_letter(delivery=delivery, consumer="recorder", error="gave up")
         await broker.close()
-        return await read_topic(kafka_server.bootstrap, broker.name("dead"), count=1)
+        return await read_topic(kafka_server.bootstrap, broker.settings.dead_topic, count=1)
 
     [dead] = asyncio.run(scenario())
     headers = {name: value.decode() for name, value in dead.headers}
@@ -151,7 +146,7 @@ def test_a_record_that_is_not_ours_is_set_aside_in_the_dead_topic_and_does_not_b
         stranger = AIOKafkaProducer(bootstrap_servers=kafka_server.bootstrap)
         await stranger.start()
         await stranger.send_and_wait(
-            broker.name("critical"), value=b"hello", key=b"acme/SO-FOREIGN"
+            broker.settings.name("critical"), value=b"hello", key=b"acme/SO-FOREIGN"
         )
         await stranger.stop()
         await broker.publish(messages=[sent])
@@ -159,7 +154,7 @@ def test_a_record_that_is_not_ours_is_set_aside_in_the_dead_topic_and_does_not_b
         for delivery in got:
             await broker.ack(delivery=delivery)
         await broker.close()
-        return got, await read_topic(kafka_server.bootstrap, broker.name("dead"), count=1)
+        return got, await read_topic(kafka_server.bootstrap, broker.settings.dead_topic, count=1)
 
     got, [aside] = asyncio.run(scenario())
     assert [d.message for d in got] == [sent]

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from ordertrail.adapters.brokers.db import DbBroker
-from ordertrail.adapters.brokers.kafka import KafkaBroker, KafkaSettings
+from ordertrail.adapters.brokers.kafka import KafkaBroker
+from ordertrail.adapters.brokers.kafka_settings import KafkaSettings
 from ordertrail.adapters.brokers.rabbitmq import RabbitBroker, RabbitSettings
 from ordertrail.services.messaging import Broker, BrokerNotAvailable
 from ordertrail.services.ports import Clock
