@@ -70,7 +70,7 @@ def test_a_client_that_sleeps_as_told_gets_the_full_rate_and_never_more(windows)
     quota = CredentialQuota(
         provider="p", credential="c", windows=tuple(QuotaWindow(f"{w}s", w, n) for w, n in windows)
     )
-    limiter = CredentialLimiter(quota=quota, now=T0)
+    limiter = CredentialLimiter(quota=quota, now=T0, margin_s=0)
     now, sent = T0, []
     horizon = T0 + timedelta(seconds=120)
     while now < horizon:
@@ -142,3 +142,13 @@ def test_each_provider_credential_has_its_own_limiter():
     assert second.try_acquire(now=T0) == 0
     assert first.try_acquire(now=T0) > 0
     assert registry.limiter_for("ups", "a") is None
+
+
+def test_the_jitter_margin_keeps_paced_requests_apart_by_more_than_the_window():
+    quota = CredentialQuota("dhl", "c", (QuotaWindow("second", 1, 1),))
+    limiter = CredentialLimiter(quota=quota, now=T0, margin_s=0.25)
+    assert limiter.try_acquire(now=T0) == 0
+    # One a second, paced as if the second were 1.25 s long: network jitter between the two
+    # requests can no longer put them into one carrier second.
+    assert limiter.try_acquire(now=T0 + timedelta(seconds=1)) == pytest.approx(0.25)
+    assert limiter.try_acquire(now=T0 + timedelta(seconds=1.25)) == 0

@@ -24,6 +24,11 @@ from ordertrail.services.polling_budget import CredentialQuota, QuotaWindow
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 SECOND_US = 1_000_000
+# Each window is paced as if it were this much longer: a request leaves when the limiter says, but
+# reaches the carrier a varying network delay later, so two requests paced exactly W / L apart can
+# arrive closer together than that. A quarter second absorbs ordinary jitter; for a day window it
+# costs nothing measurable, for a one-second window a fifth of its rate.
+JITTER_MARGIN_S = 0.25
 
 
 def _us(moment: datetime) -> int:
@@ -76,18 +81,24 @@ def documented_quota(*, provider: str, plan: str, credential: str) -> Credential
 class TokenBucket:
     """One quota window: at most `limit` takes in any half-open `window_s` interval."""
 
-    def __init__(self, *, window: QuotaWindow, burst: int = 1, now: datetime) -> None:
+    def __init__(
+        self, *, window: QuotaWindow, burst: int = 1, now: datetime, margin_s: float = 0.0
+    ) -> None:
         if not 1 <= burst <= window.requests:
             raise ValueError(f"the burst must be between 1 and the window's {window.requests}")
+        if not 0 <= margin_s <= window.window_s:
+            raise ValueError("the margin must be between 0 and the window's length")
         self.window = window
-        self._token_units = window.window_s * SECOND_US  # one token, in accrual units
+        # One token, in accrual units: the (margin-lengthened) window in microseconds.
+        self._token_units = round((window.window_s + margin_s) * SECOND_US)
+        self._calendar_us = window.window_s * SECOND_US
         self._accrual_per_us = window.requests + 1 - burst
         self._capacity_units = burst * self._token_units
         self._level_units = self._capacity_units
         self._last_us = _us(now)
         # A fixed-window count (windows aligned to the epoch, so days start at 00:00 UTC, as
         # DHL's do): what the quota-remaining gauge shows.
-        self._count_window = self._last_us // self._token_units
+        self._count_window = self._last_us // self._calendar_us
         self._count = 0
 
     def _refill(self, now_us: int) -> None:
@@ -109,13 +120,13 @@ class TokenBucket:
         if self._level_units < self._token_units:
             raise RuntimeError("take() without a token: call wait_us() first")
         self._level_units -= self._token_units
-        window_index = now_us // self._token_units
+        window_index = now_us // self._calendar_us
         if window_index != self._count_window:
             self._count_window, self._count = window_index, 0
         self._count += 1
 
     def remaining(self, now_us: int) -> int:
-        if now_us // self._token_units != self._count_window:
+        if now_us // self._calendar_us != self._count_window:
             return self.window.requests
         return max(0, self.window.requests - self._count)
 
@@ -130,11 +141,21 @@ class CredentialLimiter:
     """All quota windows of one provider credential; implements services.polling.RateLimiter."""
 
     def __init__(
-        self, *, quota: CredentialQuota, now: datetime, bursts: Mapping[str, int] | None = None
+        self,
+        *,
+        quota: CredentialQuota,
+        now: datetime,
+        bursts: Mapping[str, int] | None = None,
+        margin_s: float = JITTER_MARGIN_S,
     ) -> None:
         self.quota = quota
         self._buckets = [
-            TokenBucket(window=window, burst=(bursts or {}).get(window.label, 1), now=now)
+            TokenBucket(
+                window=window,
+                burst=(bursts or {}).get(window.label, 1),
+                now=now,
+                margin_s=min(margin_s, window.window_s),
+            )
             for window in quota.windows
         ]
         self._paused_until_us = 0
