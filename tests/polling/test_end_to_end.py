@@ -20,8 +20,14 @@ from ordertrail.adapters.carriers.simulator.scenario import Faults, build_scenar
 from ordertrail.adapters.carriers.simulator.server import SimulatorServer
 from ordertrail.adapters.db.shipment_store import SqlTrackingUnitOfWork
 from ordertrail.adapters.db.tables_polling import carrier_poll_state
+from ordertrail.adapters.metrics import Metrics
 from ordertrail.bootstrap import Ordertrail
-from ordertrail.entrypoints.workers.poller import build_poller, embedded_poller, poll_store
+from ordertrail.entrypoints.workers.poller import (
+    MetricsObserver,
+    build_poller,
+    embedded_poller,
+    poll_store,
+)
 from ordertrail.services import tracking
 from ordertrail.services.keys import Principal
 from ordertrail.services.polling_ports import PollResult
@@ -135,6 +141,19 @@ def test_a_polled_ups_delivery_becomes_the_orders_delivery_event(app: Ordertrail
     assert simulator.stats()["ups"]["throttled"] == 0
     requests = app.metrics.carrier_requests.labels(provider="ups", outcome="ok")._value.get()
     assert requests >= 2
+    remaining = app.metrics.carrier_quota_remaining.labels(
+        provider="ups", credential="main", window="day"
+    )._value.get()
+    assert remaining == 25_000 - requests
+
+
+def test_a_429_is_counted_as_throttled_in_the_metrics():
+    metrics = Metrics()
+    observer = MetricsObserver(metrics)
+    observer.requested(provider="dhl", outcome="throttled")
+    observer.throttled(provider="dhl")
+    assert metrics.carrier_throttled.labels(provider="dhl")._value.get() == 1
+    assert metrics.carrier_requests.labels(provider="dhl", outcome="throttled")._value.get() == 1
 
 
 def test_a_tenant_without_a_credential_is_enrolled_but_never_polled_and_says_why(app: Ordertrail):
