@@ -18,6 +18,7 @@ service does. Reported:
   hour ends before it assesses it; add that hour to the delays.
 
 Usage: .venv/bin/python -m bench.anomaly [--seed 7] [--trials 30] [--clean-weeks 30] [--quick]
+       [--z-critical 3.5] [--ewma-width 3.5] [--min-volume 30]
 """
 
 from __future__ import annotations
@@ -133,14 +134,20 @@ def false_alarms(*, rng: random.Random, peak: int, weeks: int, settings: Anomaly
 
 
 def main() -> None:
+    defaults = AnomalySettings()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--trials", type=int, default=30, help="Drops per drop size and volume.")
     parser.add_argument("--clean-weeks", type=int, default=30, help="Clean weeks per volume.")
     parser.add_argument("--quick", action="store_true", help="5 trials, 5 clean weeks.")
+    parser.add_argument("--z-critical", type=float, default=defaults.z_critical)
+    parser.add_argument("--ewma-width", type=float, default=defaults.ewma_width)
+    parser.add_argument("--min-volume", type=int, default=defaults.min_volume)
     args = parser.parse_args()
     trials, clean_weeks = (5, 5) if args.quick else (args.trials, args.clean_weeks)
-    settings = AnomalySettings()
+    settings = AnomalySettings(
+        z_critical=args.z_critical, ewma_width=args.ewma_width, min_volume=args.min_volume
+    )
     rng = random.Random(args.seed)
     started = time.perf_counter()
     print(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from ordertrail.adapters.db.tables_carriers import shipments
-from ordertrail.adapters.db.tables_monitoring import alert_notifications
+from ordertrail.adapters.db.tables_monitoring import alert_notifications, alerts
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.domain.monitoring.alerts import AlertState, AlertTransitionRefused
 from ordertrail.domain.monitoring.escalation import EscalationLevel
@@ -238,3 +238,23 @@ def test_alerts_page_newest_first_with_a_keyset_cursor(app, clock, sink):
     ids = [a["id"] for a in first.items + second.items]
     assert len(ids) == 5 == len(set(ids))
     assert second.next_cursor is None
+
+
+def test_an_alert_past_the_end_of_a_shortened_path_is_not_looked_at_again(app, clock, sink):
+    add_shipment(
+        app.engine, shipment_id="A", status="exception", last_update_at=NOW, created_at=NOW
+    )
+    clock.advance(25 * H)
+    app.monitoring.evaluate()
+    assert len(open_alerts(app)) == 1
+    # As if the path had three levels when the alert climbed and one when it is notified.
+    app.monitoring.replace_path(
+        tenant_id="acme",
+        path=[EscalationLevel(level=1, delay_minutes=0, target_role="ops")],
+        actor="test",
+    )
+    with app.engine.begin() as connection:
+        connection.execute(update(alerts).values(escalation_level=3))
+    app.monitoring.evaluate()
+    assert app.monitoring.store.pending_notifications(limit=10) == []
+    assert [n.level.level for n in sink.sent] == [1]

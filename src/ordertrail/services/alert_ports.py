@@ -168,6 +168,10 @@ class AlertStore(Protocol):
 
     def pending_notifications(self, *, limit: int) -> list[PendingNotification]: ...
 
+    def mark_notified(self, *, alert_id: int, level: int) -> None:
+        """Record that levels up to `level` need no (more) notification."""
+        ...
+
     def notifications(self, *, tenant_id: str, alert_id: int) -> list[dict[str, Any]]:
         """One alert's notification log, oldest first."""
         ...

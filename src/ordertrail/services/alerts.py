@@ -196,6 +196,10 @@ def escalate_and_notify(
             store.record_notifications(alert=alert, level=level, results=results, at=now)
             notified += 1
             failed += sum(1 for result in results if not result.sent)
+        if len(path) < alert.escalation_level:
+            # The tenant shortened its path after this alert climbed: the levels it passed no
+            # longer exist, so there is nobody left to tell; do not look at it again.
+            store.mark_notified(alert_id=alert.id, level=alert.escalation_level)
     return EvaluationReport(escalated=escalated, notified=notified, failed_deliveries=failed)
 
 

@@ -264,6 +264,15 @@ class SqlAlertStore:
             )
             connection.commit()
 
+    def mark_notified(self, *, alert_id: int, level: int) -> None:
+        with _writer(self._engine) as connection:
+            connection.execute(
+                update(alerts)
+                .where(alerts.c.id == alert_id, alerts.c.notified_level < level)
+                .values(notified_level=level)
+            )
+            connection.commit()
+
     def notifications(self, *, tenant_id: str, alert_id: int) -> list[dict[str, Any]]:
         """The notification log of one alert, oldest first (for the API's alert detail)."""
         query = (
