@@ -69,7 +69,7 @@ def test_a_sudden_drop_alarms_by_the_z_test_and_a_small_lasting_one_by_the_ewma(
     )
     assert [a.alarm for a in sudden] == [False] * 5 + [True]
     assert sudden[-1].z_alarm
-    # 92 % -> 86 %: each hour's z is about -1.8 (never past -3.5), yet the EWMA crosses its band.
+    # 92 % -> 86 %: each hour's z is about -1.8 (never past -4), yet the EWMA crosses its band.
     slow = assess(series=hours([(100, 86)] * 12, baseline=(400, 368)), settings=settings)
     assert not any(a.z_alarm for a in slow)
     assert any(a.ewma_alarm for a in slow)

@@ -177,7 +177,7 @@ def test_a_completion_rate_drop_raises_one_alert_that_resolves_when_the_rate_rec
     assert (alert["subject"], alert["severity"]) == ("ups", "critical")
     assert alert["details"]["due"] == 40
     assert alert["details"]["on_time"] == 12
-    assert alert["details"]["z"] < -3.5
+    assert alert["details"]["z"] < -4
     assert "z" in alert["details"]["signals"]
     # Seen again: the same alert. The EWMA remembers the drop for an hour after the rate is
     # back; two normal hours bring it inside its band and the alert resolves itself.
