@@ -97,6 +97,38 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
             200,
         )
     ],
+    Action.REVENUE_CATALOG_READ: [
+        ("GET", "/v1/revenue/catalog/templates", None, 200),
+        ("GET", "/v1/revenue/catalog/ssp", None, 200),
+        ("GET", "/v1/revenue/settings", None, 200),
+    ],
+    Action.REVENUE_CATALOG_WRITE: [
+        ("POST", "/v1/revenue/catalog/templates", lambda: {"sku": "P"}, 422),
+        ("POST", "/v1/revenue/catalog/ssp", lambda: {"sku": "P"}, 422),
+    ],
+    Action.REVENUE_SETTINGS_WRITE: [("PUT", "/v1/revenue/settings", dict, 200)],
+    Action.REVENUE_FACTS_WRITE: [
+        (
+            "POST",
+            "/v1/revenue/obligations/x/progress",
+            lambda: {"event_id": "p-1", "occurred_on": "2026-11-02", "done": 1, "total": 2},
+            404,
+        ),
+        (
+            "POST",
+            "/v1/revenue/obligations/x/satisfy",
+            lambda: {"event_id": "s-1", "occurred_on": "2026-11-02", "units": 1},
+            404,
+        ),
+    ],
+    Action.LEDGER_READ: [
+        ("GET", "/v1/ledger/accounts", None, 200),
+        ("GET", "/v1/ledger/periods", None, 200),
+    ],
+    Action.LEDGER_ACCOUNTS_WRITE: [
+        ("PATCH", "/v1/ledger/accounts/receivables", lambda: {"gl_code": "1201"}, 200)
+    ],
+    Action.PERIODS_CLOSE: [("POST", "/v1/ledger/periods/2026-10/close", None, 200)],
 }
 # Actions no HTTP endpoint performs, with the reason; a new endpoint for one must move it above.
 WITHOUT_ENDPOINT = {
@@ -136,6 +168,16 @@ def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
         ("GET", "/v1/alerts/{alert_id}"): ("GET", "/v1/alerts/999"),
         ("POST", "/v1/alerts/{alert_id}/acknowledge"): ("POST", "/v1/alerts/999/acknowledge"),
         ("POST", "/v1/alerts/{alert_id}/resolve"): ("POST", "/v1/alerts/999/resolve"),
+        ("POST", "/v1/revenue/obligations/{obligation_id}/progress"): (
+            "POST",
+            "/v1/revenue/obligations/x/progress",
+        ),
+        ("POST", "/v1/revenue/obligations/{obligation_id}/satisfy"): (
+            "POST",
+            "/v1/revenue/obligations/x/satisfy",
+        ),
+        ("PATCH", "/v1/ledger/accounts/{code}"): ("PATCH", "/v1/ledger/accounts/receivables"),
+        ("POST", "/v1/ledger/periods/{period}/close"): ("POST", "/v1/ledger/periods/2026-10/close"),
     }
     public = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
     assert {templated.get(route, route) for route in served if route[1] not in public} == walked

@@ -35,6 +35,15 @@ class Action(StrEnum):
     ALERTS_MANAGE = "alerts:manage"
     ALERTS_CONFIGURE = "alerts:configure"
     ROOT_CAUSES_READ = "root_causes:read"
+    REVENUE_CATALOG_READ = "revenue_catalog:read"
+    REVENUE_CATALOG_WRITE = "revenue_catalog:write"
+    REVENUE_SETTINGS_WRITE = "revenue_settings:write"
+    REVENUE_FACTS_WRITE = "revenue_facts:write"
+    LEDGER_READ = "ledger:read"
+    LEDGER_ACCOUNTS_WRITE = "ledger_accounts:write"
+    PERIODS_CLOSE = "periods:close"
+    SOURCES_READ = "sources:read"
+    SOURCES_MANAGE = "sources:manage"
 
 
 R = Role
@@ -78,6 +87,25 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ROOT_CAUSES_READ: frozenset(
         {R.ADMIN, R.FULFILMENT, R.VIEWER, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}
     ),
+    # Catalogs decide how every future contract is priced and recognized: the accountants who
+    # own the policy and the admin edit them; the people who read the books may read them.
+    Action.REVENUE_CATALOG_READ: frozenset(
+        {R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR, R.VIEWER}
+    ),
+    Action.REVENUE_CATALOG_WRITE: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT}),
+    # Settings (combination rule, allocation and returns policy) are policy the controller owns.
+    Action.REVENUE_SETTINGS_WRITE: frozenset({R.ADMIN, R.CONTROLLER}),
+    # Milestones and cost-to-cost progress move revenue; accountants record them.
+    Action.REVENUE_FACTS_WRITE: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT}),
+    Action.LEDGER_READ: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}),
+    # The chart maps to the general ledger: only the admin edits names, GL codes, active flags.
+    Action.LEDGER_ACCOUNTS_WRITE: frozenset({R.ADMIN}),
+    # Closing a month freezes it for good: the controller (or the admin) does it.
+    Action.PERIODS_CLOSE: frozenset({R.ADMIN, R.CONTROLLER}),
+    # How a source synchronises: its integration may read it; switching a source between pushing
+    # and scheduled imports changes where its events come from, so only the admin sets it.
+    Action.SOURCES_READ: frozenset({R.ADMIN, R.INTEGRATION}),
+    Action.SOURCES_MANAGE: frozenset({R.ADMIN}),
 }
 
 

@@ -76,6 +76,16 @@ POSTING_COLUMNS = (
 )
 # Statements built once from the fixed column tuples above (no input reaches them).
 _SELECT_ROWS = f"SELECT {', '.join(ROW_COLUMNS)} FROM revenue_obligations "  # noqa: S608
+_BATCH_BOUND = (
+    "SELECT contract_id FROM revenue_obligations WHERE tenant_id = :tenant "
+    "AND contract_id > :after ORDER BY contract_id LIMIT 1 OFFSET :skip"
+)
+_AFTER = "WHERE tenant_id = :tenant AND contract_id > :after ORDER BY contract_id, obligation_id"
+_BELOW = (
+    "WHERE tenant_id = :tenant AND contract_id > :after AND contract_id < :bound "
+    "ORDER BY contract_id, obligation_id"
+)
+_ONLY = "WHERE tenant_id = :tenant AND contract_id = :bound ORDER BY obligation_id"
 _INSERT_ENTRIES = (
     f"INSERT INTO journal_entries ({', '.join(ENTRY_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
@@ -125,32 +135,25 @@ def revenue_lock(connection: Connection, *, tenant_id: str, exclusive: bool) -> 
 def read_close_inputs(
     connection: Connection, *, tenant_id: str, after_contract: str | None, contracts_max: int
 ) -> CloseInputs:
-    """Read up to `contracts_max` whole contracts after `after_contract`, in id order."""
-    rows_max = contracts_max * 4
+    """Read up to about `contracts_max` whole contracts after `after_contract`, in id order.
+
+    The batch's end is found first by an index-ordered probe (`OFFSET` rows along the
+    (tenant_id, contract_id) index), then the range is read: the cost of a batch does not depend
+    on how much of the table lies after it, whatever the planner's statistics say.
+    """
     revenue_lock(connection, tenant_id=tenant_id, exclusive=True)
-    sql = (
-        _SELECT_ROWS + "WHERE tenant_id = :tenant AND contract_id > :after "
-        "ORDER BY contract_id, obligation_id LIMIT :limit"
+    params = {"tenant": tenant_id, "after": after_contract or ""}
+    bound = connection.execute(text(_BATCH_BOUND), {**params, "skip": contracts_max}).scalar()
+    if bound is None:
+        rows = connection.execute(text(_SELECT_ROWS + _AFTER), params).all()
+    else:
+        rows = connection.execute(text(_SELECT_ROWS + _BELOW), {**params, "bound": bound}).all()
+        if not rows:
+            # One contract with more obligations than a batch: read it whole.
+            rows = connection.execute(text(_SELECT_ROWS + _ONLY), {**params, "bound": bound}).all()
+    return close_inputs_from(
+        (dict(zip(ROW_COLUMNS, r, strict=True)) for r in rows), contracts_max=len(rows) + 1
     )
-    params = {"tenant": tenant_id, "after": after_contract or "", "limit": rows_max + 1}
-    rows = [dict(zip(ROW_COLUMNS, r, strict=True)) for r in connection.execute(text(sql), params)]
-    if len(rows) > rows_max:
-        # The last contract may be cut short: leave it to the next batch, unless it is the
-        # only one, which is then read whole.
-        last = rows[-1]["contract_id"]
-        kept = [r for r in rows if r["contract_id"] != last]
-        if kept:
-            rows = kept
-        else:
-            whole = (
-                _SELECT_ROWS
-                + "WHERE tenant_id = :tenant AND contract_id = :last ORDER BY obligation_id"
-            )
-            rows = [
-                dict(zip(ROW_COLUMNS, r, strict=True))
-                for r in connection.execute(text(whole), {"tenant": tenant_id, "last": last})
-            ]
-    return close_inputs_from(rows, contracts_max=contracts_max)
 
 
 def _postings_of(line: CloseLine) -> list[tuple[str, int]]:

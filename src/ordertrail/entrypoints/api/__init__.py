@@ -11,9 +11,11 @@ from ordertrail import __version__
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.api import (
     routes_carriers,
+    routes_catalog,
     routes_dlq,
     routes_events,
     routes_journal,
+    routes_ledger,
     routes_meta,
     routes_metrics,
     routes_monitoring,
@@ -73,6 +75,8 @@ def create_app(ordertrail: Ordertrail, *, embedded_workers: bool = False) -> Fas
     app.include_router(routes_monitoring.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_journal.router)
+    app.include_router(routes_catalog.router)
+    app.include_router(routes_ledger.router)
     app.add_middleware(BodySizeLimit, max_bytes=ordertrail.settings.request_body_max_bytes)
     # Outermost, so the time and status of every answer count, the body limit's 413 included.
     app.add_middleware(RequestMetrics, metrics=ordertrail.metrics)
