@@ -12,6 +12,7 @@ from ordertrail.entrypoints.cli import (
     docs,
     journal,
     keys,
+    ledger,
     quarantine,
     reports,
     revenue,
@@ -47,6 +48,7 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(carriers.app, name="carriers")
 app.add_typer(reports.app, name="reports")
 app.add_typer(journal.app, name="journal")
+app.add_typer(ledger.app, name="ledger")
 
 
 def main() -> None:

@@ -16,9 +16,12 @@ from ordertrail.domain.revenue.errors import RevenueError
 from ordertrail.domain.revenue.posting import PositionOutOfBalance
 from ordertrail.domain.revenue.preview import preview
 from ordertrail.domain.revenue.preview_format import PreviewRequest
+from ordertrail.entrypoints.cli import revenue_catalog
 from ordertrail.entrypoints.cli.common import console, fail
 
-app = typer.Typer(help="Revenue: preview a contract before it exists.", no_args_is_help=True)
+app = typer.Typer(help="Revenue: preview a contract, catalogs and settings.", no_args_is_help=True)
+app.add_typer(revenue_catalog.app, name="catalog")
+app.command("settings")(revenue_catalog.settings)
 # Exit status for input the preview cannot use: the file, its JSON, or the contract it describes.
 INVALID_INPUT = 2
 FILE_BYTES_MAX = 8 * 1024 * 1024
