@@ -93,3 +93,10 @@ def test_a_shippo_signature_with_its_timestamp_changed_is_rejected():
             headers={"shippo-auth-signature": forged},
             now=NOW,
         )
+
+
+def test_a_shippo_signature_with_a_space_after_the_comma_still_verifies():
+    body = DELIVERED["shippo"][0]
+    [value] = sign(provider="shippo", secret="s", body=body, now=NOW).values()
+    spaced = {"shippo-auth-signature": value.replace(",v1=", ", v1=")}
+    verify(provider="shippo", secret="s", body=body, headers=spaced, now=NOW)

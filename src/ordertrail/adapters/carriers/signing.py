@@ -90,12 +90,13 @@ def _same(received: str, expected: str) -> bool:
     return hmac.compare_digest(received.encode(), expected.encode())
 
 
-def _shippo_timestamp(value: str) -> int:
+def _shippo_parts(value: str) -> tuple[int, str]:
+    """Read `t=<unix>,v1=<hex>` (spaces after commas allowed) into (timestamp, signature)."""
     parts = dict(part.strip().partition("=")[::2] for part in value.split(","))
     try:
-        return int(parts["t"])
+        return int(parts["t"]), parts["v1"]
     except (KeyError, ValueError):
-        raise SignatureInvalid("the Shippo signature has no t=<unix time>") from None
+        raise SignatureInvalid("the Shippo signature is not t=<unix time>,v1=<hex>") from None
 
 
 def verify(
@@ -111,12 +112,15 @@ def verify(
     received = headers.get(scheme.header)
     if not received:
         raise SignatureInvalid(f"the {scheme.header} header is missing")
-    signed_at = int(now.timestamp())
     if provider == "shippo":
-        signed_at = _shippo_timestamp(received)
+        signed_at, signature = _shippo_parts(received)
         if abs(int(now.timestamp()) - signed_at) > SHIPPO_TOLERANCE_S:
             raise SignatureInvalid(
                 f"the Shippo timestamp is more than {SHIPPO_TOLERANCE_S} s from now"
             )
-    if not _same(received.strip(), scheme.sign(secret, body, signed_at)):
+        expected = _shippo(secret, body, signed_at).partition(",v1=")[2]
+        if not _same(signature, expected):
+            raise SignatureInvalid("the shippo-auth-signature does not match the body")
+        return
+    if not _same(received.strip(), scheme.sign(secret, body, int(now.timestamp()))):
         raise SignatureInvalid(f"the {scheme.header} signature does not match the body")
