@@ -241,6 +241,12 @@ class MemoryRevenueStore:
         now: datetime,
     ) -> None:
         moves = close_updates(inputs=inputs, lines=lines)
+        for line in lines:
+            self._tx.put(
+                "entries",
+                (tenant_id, line.entry_id),
+                (line.entry(period=period), inputs.customers[line.contract_id], now),
+            )
         for contract_id in inputs.contract_ids:
             key = (tenant_id, contract_id)
             obligations = dict(self._tx.get("obligations", key) or {})
