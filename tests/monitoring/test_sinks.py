@@ -148,6 +148,24 @@ def test_the_webhook_gives_up_after_its_attempts_when_nobody_listens():
     assert "Connection" in (result.error or "") or "refused" in (result.error or "")
 
 
+def test_after_a_notification_fails_every_attempt_the_next_ones_get_one_attempt_for_a_minute():
+    port = free_port()
+    clock = [1_000.0]
+    sleeps: list[float] = []
+    webhook = WebhookSink(
+        url=f"http://127.0.0.1:{port}/", secret=SECRET, sleep=sleeps.append, now_s=lambda: clock[0]
+    )
+    assert webhook.send(notification=notification()).attempts == 4
+    clock[0] += 59
+    assert webhook.send(notification=notification()).attempts == 1
+    assert len(sleeps) == 3
+    # Each failure keeps it presumed down for another minute from then.
+    clock[0] += 59
+    assert webhook.send(notification=notification()).attempts == 1
+    clock[0] += 61
+    assert webhook.send(notification=notification()).attempts == 4
+
+
 def test_signatures_outside_the_tolerance_or_tampered_are_refused():
     body = b'{"a": 1}'
     header = signature(secret=SECRET, timestamp=1_000, body=body)

@@ -29,7 +29,7 @@ from ordertrail.services.alert_ports import (
     StagnationQueries,
 )
 from ordertrail.services.alerts import EvaluationReport, RaisedCallback
-from ordertrail.services.anomaly import evaluate_anomalies
+from ordertrail.services.anomaly import evaluate_anomalies, window_end
 from ordertrail.services.ports import Clock, Page
 from ordertrail.services.root_causes_report import RootCauseReport, root_cause_report
 
@@ -73,9 +73,13 @@ class Monitoring:
     anomaly: AnomalySettings
     anomaly_settle_minutes: int = 60
     on_raised: RaisedCallback | None = None
+    # The last window the anomaly detector assessed: its counts only change when an hour settles,
+    # so the minute-by-minute job aggregates the shipments once an hour, not once a minute.
+    anomaly_assessed_until: datetime | None = None
 
     def evaluate(self) -> EvaluationReport:
-        """One run of the job: raise and resolve, detect anomalies, escalate, notify."""
+        """One run of the job: raise and resolve, detect anomalies (once per settled hour),
+        escalate, notify."""
         now = self.clock.now()
         report = alert_service.evaluate_stagnation(
             queries=self.stagnation,
@@ -84,14 +88,17 @@ class Monitoring:
             now=now,
             on_raised=self.on_raised,
         )
-        report += evaluate_anomalies(
-            queries=self.completion,
-            store=self.store,
-            settings=self.anomaly,
-            settle_minutes=self.anomaly_settle_minutes,
-            now=now,
-            on_raised=self.on_raised,
-        )
+        settled = window_end(now=now, settle_minutes=self.anomaly_settle_minutes)
+        if settled != self.anomaly_assessed_until:
+            report += evaluate_anomalies(
+                queries=self.completion,
+                store=self.store,
+                settings=self.anomaly,
+                settle_minutes=self.anomaly_settle_minutes,
+                now=now,
+                on_raised=self.on_raised,
+            )
+            self.anomaly_assessed_until = settled
         return report + alert_service.escalate_and_notify(
             store=self.store, config=self.config, sinks=self.sinks, now=now
         )

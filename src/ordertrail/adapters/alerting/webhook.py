@@ -1,8 +1,10 @@
 """The webhook sink: a signed JSON POST per notification, retried with capped, jittered backoff.
 
 Retried: connection errors, timeouts, 408, 429 and 5xx. Not retried: other 4xx (the receiver
-refuses this request and will refuse it again). The notification id header is stable across
-retries and runs, so a receiver de-duplicates a notification delivered twice.
+refuses this request and will refuse it again). Once a notification has used up its attempts, the
+next ones for a minute get a single attempt each (a receiver that is down is not waited for).
+The notification id header is stable across retries and runs, so a receiver de-duplicates a
+notification delivered twice.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from ordertrail.services.alert_ports import DeliveryResult, Notification
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_MAX_S = 30.0
+# After a notification used up its attempts, the receiver is presumed down for this long: later
+# notifications get one attempt each, so an outage cannot hold the alert job for
+# attempts x timeout per notification.
+DOWN_FOR_S = 60.0
 
 
 class WebhookSink:
@@ -47,6 +53,7 @@ class WebhookSink:
         self._backoff_initial_s = backoff_initial_s
         self._sleep = sleep
         self._now_s = now_s
+        self._down_until_s = 0.0
 
     def _post(self, body: bytes, notification_id: str) -> int:
         timestamp = int(self._now_s())
@@ -71,21 +78,22 @@ class WebhookSink:
     def send(self, *, notification: Notification) -> DeliveryResult:
         body = json.dumps(notification.as_dict(), sort_keys=True).encode()
         error = ""
-        for attempt in range(1, self._attempts_max + 1):
+        attempts_max = 1 if self._now_s() < self._down_until_s else self._attempts_max
+        for attempt in range(1, attempts_max + 1):
             try:
                 status = self._post(body, notification.notification_id)
             except (urllib.error.URLError, TimeoutError, OSError) as failure:
                 error = f"{type(failure).__name__}: {failure}"
             else:
                 if 200 <= status < 300:
+                    self._down_until_s = 0.0
                     return DeliveryResult(sink=self.name, sent=True, attempts=attempt)
                 error = f"HTTP {status}"
                 if status not in RETRYABLE_STATUSES:
                     return DeliveryResult(sink=self.name, sent=False, attempts=attempt, error=error)
-            if attempt < self._attempts_max:
+            if attempt < attempts_max:
                 backoff = min(BACKOFF_MAX_S, self._backoff_initial_s * 2 ** (attempt - 1))
                 # Full jitter: receivers recovering from an outage are not hit in lockstep.
                 self._sleep(random.uniform(backoff / 2, backoff))  # noqa: S311 - not crypto
-        return DeliveryResult(
-            sink=self.name, sent=False, attempts=self._attempts_max, error=error[:500]
-        )
+        self._down_until_s = self._now_s() + DOWN_FOR_S
+        return DeliveryResult(sink=self.name, sent=False, attempts=attempts_max, error=error[:500])
