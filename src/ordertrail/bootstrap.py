@@ -32,7 +32,9 @@ from ordertrail.adapters.db.outbox_store import SqlOutboxStore, relay_lock_for
 from ordertrail.adapters.db.queries import SqlOrderQueries
 from ordertrail.adapters.db.report_queries import SqlReportQueries
 from ordertrail.adapters.db.shipment_store import SqlCarrierSecretStore, SqlTrackingUnitOfWork
+from ordertrail.adapters.db.source_store import SqlSourceStore
 from ordertrail.adapters.db.uow import SqlUnitOfWork
+from ordertrail.adapters.files.drop_box import DropDirectories
 from ordertrail.adapters.metrics import Metrics
 from ordertrail.adapters.metrics_db import app_metrics
 from ordertrail.adapters.tracing import (
@@ -46,6 +48,7 @@ from ordertrail.services import dead_letters as dead_letter_service
 from ordertrail.services import ingest as ingest_service
 from ordertrail.services import quarantine as quarantine_service
 from ordertrail.services import replay as replay_service
+from ordertrail.services import sources as sources_service
 from ordertrail.services.consumer import BATCH_SIZE_MAX as CONSUMER_BATCH_SIZE_MAX
 from ordertrail.services.consumer import HandlerRegistry
 from ordertrail.services.keys import Principal
@@ -74,9 +77,12 @@ from ordertrail.services.replay import ReplayResult
 from ordertrail.services.report_ports import ReportQueries
 from ordertrail.services.results import IngestResult
 from ordertrail.services.revenue import RevenueHandler
+from ordertrail.services.sources import SourceRun, SourceStore
 from ordertrail.services.tracking_handler import TrackingHandler
 
 DEFAULT_DATABASE = Path("ordertrail.db")
+# Events per transaction when the scheduler imports a batch source's files (as `import` does).
+SYNC_IMPORT_BATCH_SIZE = 500
 REQUEST_BODY_MAX_BYTES = 8 * 1024 * 1024
 
 
@@ -110,6 +116,8 @@ ENVIRONMENT: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     # The OpenTelemetry variable, so operators switch tracing on the way they do elsewhere.
     ("traces_exporter", "OTEL_TRACES_EXPORTER", str.lower),
     ("carrier_polling", "ORDERTRAIL_CARRIER_POLLING", str),
+    ("sync_drop_root", "ORDERTRAIL_SYNC_DROP_ROOT", str),
+    ("sync_poll_s", "ORDERTRAIL_SYNC_POLL_S", float),
 )
 
 
@@ -142,11 +150,15 @@ class Settings:
     alerting: AlertingSettings = field(default_factory=AlertingSettings)
     # The carrier polling file: credentials, quotas, cadence (docs/operators/carriers-polling.md).
     carrier_polling: str | None = None
+    # Batch sources' drop directories live under ROOT/TENANT/SOURCE (docs/operators/sources.md);
+    # the scheduler looks for due batch sources this often.
+    sync_drop_root: str = "drop"
+    sync_poll_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.traces_exporter not in EXPORTERS:
             raise ValueError(f"traces_exporter must be one of {', '.join(EXPORTERS)}")
-        for name in ("relay_poll_s", "worker_poll_s"):
+        for name in ("relay_poll_s", "worker_poll_s", "sync_poll_s"):
             if not 0 < getattr(self, name) <= 60:
                 raise ValueError(f"{name} must be between 0 and 60 seconds")
         if not 1 <= self.worker_batch_size <= CONSUMER_BATCH_SIZE_MAX:
@@ -227,6 +239,27 @@ class Ordertrail:
     def reports(self) -> ReportQueries:
         """The revenue reports' read-only queries (stateless over the engine, built on use)."""
         return SqlReportQueries(self.engine)
+
+    @property
+    def sources(self) -> SourceStore:
+        """Each source's synchronisation mode (stateless over the engine, built on use)."""
+        return SqlSourceStore(self.engine)
+
+    @property
+    def drop_box(self) -> DropDirectories:
+        return DropDirectories(Path(self.settings.sync_drop_root), clock=self.clock)
+
+    def run_due_sources(self) -> list[SourceRun]:
+        """Import the drop directories of the batch sources that are due (services/sources.py)."""
+        return sources_service.run_due_sources(
+            store=self.sources,
+            drop_box=self.drop_box,
+            uow_factory=self.uow_factory,
+            import_log=self.import_log,
+            clock=self.clock,
+            new_id=self.new_id,
+            batch_size=SYNC_IMPORT_BATCH_SIZE,
+        )
 
     def ingest(
         self, *, raw_events: Sequence[Any], principal: Principal, traceparent: str | None = None

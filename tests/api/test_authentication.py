@@ -42,6 +42,9 @@ AUTHENTICATED_ROUTES = [
     ("GET", "/v1/reports/root-causes", "/v1/reports/root-causes"),
     ("PUT", "/v1/carriers/{provider}/secret", "/v1/carriers/ups/secret"),
     ("DELETE", "/v1/carriers/{provider}/secret", "/v1/carriers/ups/secret"),
+    ("GET", "/v1/sources", "/v1/sources"),
+    ("GET", "/v1/sources/{source}", "/v1/sources/oms"),
+    ("PUT", "/v1/sources/{source}", "/v1/sources/oms"),
 ]
 AUTHENTICATED_REQUESTS = [(method, path) for method, _, path in AUTHENTICATED_ROUTES]
 PUBLIC_PATHS = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -75,6 +75,11 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("GET", "/v1/journal/e-unknown", None, 404),
     ],
     Action.METRICS_READ: [("GET", "/metrics", None, 200)],
+    Action.SOURCES_READ: [
+        ("GET", "/v1/sources", None, 200),
+        ("GET", "/v1/sources/oms", None, 200),
+    ],
+    Action.SOURCES_MANAGE: [("PUT", "/v1/sources/oms", lambda: {"mode": "event"}, 200)],
     Action.ALERTS_READ: [
         ("GET", "/v1/alerts", None, 200),
         ("GET", "/v1/alerts/rules", None, 200),
@@ -166,6 +171,8 @@ def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
         ("POST", "/v1/dlq/{dead_letter_id}/purge"): ("POST", "/v1/dlq/999/purge"),
         ("GET", "/v1/journal/{entry_id}"): ("GET", "/v1/journal/e-unknown"),
         ("GET", "/v1/alerts/{alert_id}"): ("GET", "/v1/alerts/999"),
+        ("GET", "/v1/sources/{source}"): ("GET", "/v1/sources/oms"),
+        ("PUT", "/v1/sources/{source}"): ("PUT", "/v1/sources/oms"),
         ("POST", "/v1/alerts/{alert_id}/acknowledge"): ("POST", "/v1/alerts/999/acknowledge"),
         ("POST", "/v1/alerts/{alert_id}/resolve"): ("POST", "/v1/alerts/999/resolve"),
         ("POST", "/v1/revenue/obligations/{obligation_id}/progress"): (

@@ -309,3 +309,4 @@ from ordertrail.adapters.db import tables_monitoring as _tables_monitoring  # no
 from ordertrail.adapters.db import tables_polling as _tables_polling  # noqa: E402, F401
 from ordertrail.adapters.db import tables_reports as _tables_reports  # noqa: E402, F401
 from ordertrail.adapters.db import tables_revenue as _tables_revenue  # noqa: E402, F401
+from ordertrail.adapters.db import tables_sources as _tables_sources  # noqa: E402, F401

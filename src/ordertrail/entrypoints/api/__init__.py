@@ -23,6 +23,7 @@ from ordertrail.entrypoints.api import (
     routes_quarantine,
     routes_reports,
     routes_revenue,
+    routes_sources,
 )
 from ordertrail.entrypoints.api.errors import install_error_handlers
 from ordertrail.entrypoints.api.limits import BodySizeLimit
@@ -77,6 +78,7 @@ def create_app(ordertrail: Ordertrail, *, embedded_workers: bool = False) -> Fas
     app.include_router(routes_journal.router)
     app.include_router(routes_catalog.router)
     app.include_router(routes_ledger.router)
+    app.include_router(routes_sources.router)
     app.add_middleware(BodySizeLimit, max_bytes=ordertrail.settings.request_body_max_bytes)
     # Outermost, so the time and status of every answer count, the body limit's 413 included.
     app.add_middleware(RequestMetrics, metrics=ordertrail.metrics)

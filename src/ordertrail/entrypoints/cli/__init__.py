@@ -16,6 +16,7 @@ from ordertrail.entrypoints.cli import (
     quarantine,
     reports,
     revenue,
+    sources,
 )
 from ordertrail.entrypoints.cli.close import close
 from ordertrail.entrypoints.cli.common import err_console
@@ -38,6 +39,7 @@ app.command("import")(import_file)
 app.command("relay")(relay)
 app.command("worker")(worker)
 app.command("close")(close)
+app.command("sync")(sources.sync)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(quarantine.app, name="quarantine")
@@ -49,6 +51,7 @@ app.add_typer(carriers.app, name="carriers")
 app.add_typer(reports.app, name="reports")
 app.add_typer(journal.app, name="journal")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(sources.app, name="sources")
 
 
 def main() -> None:

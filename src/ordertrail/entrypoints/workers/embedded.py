@@ -13,6 +13,7 @@ from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.workers.monitoring import run_monitoring
 from ordertrail.entrypoints.workers.poller import embedded_poller
 from ordertrail.entrypoints.workers.relay import run_relay
+from ordertrail.entrypoints.workers.sync import run_sync
 from ordertrail.entrypoints.workers.worker import run_worker
 from ordertrail.services.messaging import LANES
 
@@ -36,6 +37,8 @@ class EmbeddedPipeline:
             ),
             # The scheduled alert evaluation (stagnation, anomalies, escalation).
             asyncio.create_task(run_monitoring(app=self._app, stop=self._stop), name="monitoring"),
+            # Batch sources' scheduled imports (docs/operators/sources.md).
+            asyncio.create_task(run_sync(app=self._app, stop=self._stop), name="sync"),
         ]
         # Carrier polling, when the polling file says `embedded = true`.
         poller = embedded_poller(app=self._app, stop=self._stop)
