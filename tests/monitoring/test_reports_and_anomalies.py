@@ -204,3 +204,22 @@ def test_a_completion_rate_drop_raises_one_alert_that_resolves_when_the_rate_rec
         ).items
         == []
     )
+
+
+def test_the_completion_counts_are_read_once_per_settled_hour(sqlite_app, clock):
+    calls: list[int] = []
+    real = sqlite_app.monitoring.completion
+
+    class Counting:
+        def counts(self, **kw: Any) -> Any:
+            calls.append(1)
+            return real.counts(**kw)
+
+    sqlite_app.monitoring.completion = Counting()
+    sqlite_app.monitoring.evaluate()
+    clock.advance(timedelta(minutes=59))  # 12:59: the 11:00 hour has not settled yet
+    sqlite_app.monitoring.evaluate()
+    assert len(calls) == 1
+    clock.advance(timedelta(minutes=1))
+    sqlite_app.monitoring.evaluate()
+    assert len(calls) == 2
