@@ -1,8 +1,8 @@
 """From order events over HTTP to the revenue reports, on SQLite and PostgreSQL.
 
-A catalog, one order's life sent through `POST /v1/events`, the relay and the revenue consumer run
-in-process, the November close, then every report over HTTP. The figures, worked by hand (USD,
-amounts in cents; the tenant's time zone is UTC):
+A catalog posted to the catalog API, one order's life sent through `POST /v1/events`, the relay
+and the revenue consumer run in-process, the November close over HTTP, then every report over
+HTTP. The figures, worked by hand (USD, amounts in cents; the tenant's time zone is UTC):
 
 Catalog: WIDGET is goods, control passes per shipping terms (here FOB destination: at delivery),
 SSP 100.00. SUPPORT is 12 months of service, ratable by equal months from the contract's start,
@@ -45,19 +45,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.domain.ledger import entry_id_for
-from ordertrail.domain.revenue import ObligationTemplate, SspRow, TemplateVersion
 from ordertrail.entrypoints.api import create_app
-from ordertrail.services.close import run_close
 from ordertrail.services.relay import relay_round
-from ordertrail.services.revenue_ports import RevenueUnitOfWork
-from tests.conftest import NOW, make_principal
+from tests.conftest import make_principal
 from tests.pipeline.support import consume, run
 
 TENANT = "acme"
@@ -66,28 +63,29 @@ ORDER = "SO-77"
 CONTRACT = "ctr-SO-77"
 
 
-def catalog() -> list[TemplateVersion | SspRow]:
-    goods = ObligationTemplate(
-        component="unit", nature="goods", timing="point_in_time", trigger="control_transfer"
-    )
-    support = ObligationTemplate(
-        component="support",
-        nature="service",
-        timing="over_time",
-        method="ratable_monthly_equal",
-        term_months=12,
-    )
+def catalog() -> list[tuple[str, dict[str, Any]]]:
+    """The catalog as an accountant posts it: (endpoint, body) per template version and SSP."""
+    since = SINCE.isoformat()
+    goods = {
+        "component": "unit",
+        "nature": "goods",
+        "timing": "point_in_time",
+        "trigger": "control_transfer",
+    }
+    support = {
+        "component": "support",
+        "nature": "service",
+        "timing": "over_time",
+        "method": "ratable_monthly_equal",
+        "term_months": 12,
+    }
     return [
-        TemplateVersion(sku="WIDGET", effective_from=SINCE, templates=(goods,)),
-        TemplateVersion(sku="SUPPORT", effective_from=SINCE, templates=(support,)),
-        SspRow(
-            sku="WIDGET", component="unit", currency="USD", effective_from=SINCE,
-            unit_ssp_minor=10000,
-        ),
-        SspRow(
-            sku="SUPPORT", component="support", currency="USD", effective_from=SINCE,
-            unit_ssp_minor=120000,
-        ),
+        ("templates", {"sku": "WIDGET", "effective_from": since, "templates": [goods]}),
+        ("templates", {"sku": "SUPPORT", "effective_from": since, "templates": [support]}),
+        ("ssp", {"sku": "WIDGET", "component": "unit", "currency": "USD",
+                 "effective_from": since, "unit_ssp_minor": 10000}),
+        ("ssp", {"sku": "SUPPORT", "component": "support", "currency": "USD",
+                 "effective_from": since, "unit_ssp_minor": 120000}),
     ]  # fmt: skip
 
 
@@ -151,29 +149,27 @@ def pump(app: Ordertrail) -> None:
 
 @pytest.fixture
 def books(app: Ordertrail) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    """The order's life sent over HTTP, the pipeline run, November closed; a reader's client."""
-    with cast(RevenueUnitOfWork, app.uow_factory()) as uow:
-        for body in catalog():
-            uow.catalog.add(tenant_id=TENANT, body=body, created_at=NOW, created_by="e2e")
-        uow.commit()
+    """The catalog and the order's life sent over HTTP, the pipeline run, November closed over
+    HTTP; a revenue accountant's client to read the books."""
     _, sender = make_principal(app, tenant_id=TENANT, roles=("integration",))
+    _, controller = make_principal(app, tenant_id=TENANT, roles=("controller",))
     _, reader = make_principal(app, tenant_id=TENANT, roles=("revenue_accountant",))
+    accountant = {"Authorization": f"Bearer {reader}"}
     with TestClient(create_app(app)) as client:
+        for kind, body in catalog():
+            added = client.post(f"/v1/revenue/catalog/{kind}", json=body, headers=accountant)
+            assert added.status_code == 201, added.text
         for body in order_life():
             sent = client.post(
                 "/v1/events", json=body, headers={"Authorization": f"Bearer {sender}"}
             )
             assert (sent.status_code, sent.json()["outcome"]) == (201, "applied"), sent.text
         pump(app)
-        closed = run_close(
-            uow_factory=lambda: cast(RevenueUnitOfWork, app.uow_factory()),
-            tenant_id=TENANT,
-            period="2026-11",
-            actor="e2e",
-            now=app.clock.now,
+        closed = client.post(
+            "/v1/ledger/periods/2026-11/close", headers={"Authorization": f"Bearer {controller}"}
         )
-        assert (closed.entries, closed.amounts_minor[("revenue_services", "USD")]) == (1, -10000)
-        yield client, {"Authorization": f"Bearer {reader}"}
+        assert closed.status_code == 200, closed.text
+        yield client, accountant
 
 
 def get(books: tuple[TestClient, dict[str, str]], path: str, **params: Any) -> dict[str, Any]:
