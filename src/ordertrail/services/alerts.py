@@ -148,6 +148,7 @@ def evaluate_stagnation(
 
 
 def report_raised(alerts: Sequence[NewAlert], *, on_raised: RaisedCallback | None) -> None:
+    """Tell the metrics how many alerts of each kind and severity were raised."""
     if on_raised is None:
         return
     counts: dict[tuple[str, str], int] = {}
