@@ -42,7 +42,7 @@ LOAD_BATCH = 50_000
 
 BASELINE_PG = """
 CREATE TEMP TABLE baseline AS
-SELECT o.obligation_id,
+SELECT o.contract_id, o.obligation_id,
        (SELECT coalesce(sum(a.x::bigint), 0)
           FROM json_array_elements_text(o.schedule_amounts::json) WITH ORDINALITY AS a(x, n)
          WHERE a.n <= :period - o.schedule_first_period + 1) - o.recognized_minor AS due_minor
@@ -52,7 +52,7 @@ SELECT o.obligation_id,
 """
 BASELINE_SQLITE = """
 CREATE TEMP TABLE baseline AS
-SELECT o.obligation_id,
+SELECT o.contract_id, o.obligation_id,
        (SELECT coalesce(sum(j.value), 0) FROM json_each(o.schedule_amounts) AS j
          WHERE j.key < :period - o.schedule_first_period + 1) - o.recognized_minor AS due_minor
   FROM revenue_obligations o
@@ -62,9 +62,11 @@ SELECT o.obligation_id,
 # Obligations whose baseline amount differs from what the close posted to revenue.
 MISMATCHES = """
 SELECT count(*) FROM baseline b
-LEFT JOIN (SELECT obligation_id, -sum(amount_minor) AS posted FROM journal_postings
+LEFT JOIN (SELECT contract_id, obligation_id, -sum(amount_minor) AS posted
+             FROM journal_postings
             WHERE tenant_id = :tenant AND period = :key AND account LIKE 'revenue%'
-            GROUP BY obligation_id) c ON c.obligation_id = b.obligation_id
+            GROUP BY contract_id, obligation_id) c
+       ON c.contract_id = b.contract_id AND c.obligation_id = b.obligation_id
 WHERE coalesce(c.posted, 0) <> b.due_minor
 """
 

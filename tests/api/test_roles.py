@@ -116,13 +116,24 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         (
             "POST",
             "/v1/revenue/obligations/x/progress",
-            lambda: {"event_id": "p-1", "occurred_on": "2026-11-02", "done": 1, "total": 2},
+            lambda: {
+                "contract_id": "c",
+                "event_id": "p-1",
+                "occurred_on": "2026-11-02",
+                "done": 1,
+                "total": 2,
+            },
             404,
         ),
         (
             "POST",
             "/v1/revenue/obligations/x/satisfy",
-            lambda: {"event_id": "s-1", "occurred_on": "2026-11-02", "units": 1},
+            lambda: {
+                "contract_id": "c",
+                "event_id": "s-1",
+                "occurred_on": "2026-11-02",
+                "units": 1,
+            },
             404,
         ),
     ],

@@ -139,9 +139,6 @@ class TestContracts:
         with uow(storage) as u:
             assert u.revenue.contract_of_order(tenant_id=T, order_id="SO-1") == "ctr-SO-1"
             assert u.revenue.contract_of_order(tenant_id="other", order_id="SO-1") is None
-            assert u.revenue.contract_of_obligation(tenant_id=T, obligation_id="1/unit") == (
-                "ctr-SO-1"
-            )
             opened = u.revenue.open_contracts_of(tenant_id=T, customer_id="CUST-1")
         assert [c.state.contract_id for c in opened] == ["ctr-SO-1"]
 

@@ -99,6 +99,7 @@ def _count(summary: CloseSummary, inputs: CloseInputs, lines: Sequence[CloseLine
         summary.add(line.revenue_account, line.currency, -line.revenue_minor)
         summary.add("contract_liabilities", line.currency, line.liability_minor)
         summary.add("contract_assets", line.currency, line.asset_minor)
-        before, amount, _scheduled = moves[line.obligation_id]
-        if before + amount == inputs.allocated_minor[line.obligation_id]:
+        key = (line.contract_id, line.obligation_id)
+        before, amount, _scheduled = moves[key]
+        if before + amount == inputs.allocated_minor[key]:
             summary.obligations_completed += 1

@@ -26,8 +26,8 @@ class CloseInputs:
     contract_ids: list[str]
     # What the batch covers: contracts after the previous batch's last, through this one.
     last_contract: str | None
-    # Obligation id -> allocated amount, to count the obligations a close completes.
-    allocated_minor: dict[str, int]
+    # (contract id, obligation id) -> allocated amount, to count obligations a close completes.
+    allocated_minor: dict[tuple[str, str], int]
 
 
 def close_item_of(row: Mapping[str, Any]) -> CloseItem | None:
@@ -65,7 +65,7 @@ def close_inputs_from(rows: Iterable[Mapping[str, Any]], *, contracts_max: int) 
     items: list[CloseItem] = []
     positions: dict[str, int] = {}
     customers: dict[str, str] = {}
-    allocated: dict[str, int] = {}
+    allocated: dict[tuple[str, str], int] = {}
     contract_ids: list[str] = []
     for row in rows:
         contract_id = row["contract_id"]
@@ -81,7 +81,7 @@ def close_inputs_from(rows: Iterable[Mapping[str, Any]], *, contracts_max: int) 
         item = close_item_of(row)
         if item is not None:
             items.append(item)
-            allocated[item.obligation_id] = item.allocated_minor
+            allocated[item.contract_id, item.obligation_id] = item.allocated_minor
     return CloseInputs(
         items=items,
         positions_minor=positions,
@@ -94,19 +94,19 @@ def close_inputs_from(rows: Iterable[Mapping[str, Any]], *, contracts_max: int) 
 
 def close_updates(
     *, inputs: CloseInputs, lines: Sequence[CloseLine]
-) -> dict[str, tuple[int, int, bool]]:
-    """Obligation id -> (recognized before, amount recognized now, scheduled) for every item.
+) -> dict[tuple[str, str], tuple[int, int, bool]]:
+    """(contract id, obligation id) -> (recognized before, amount recognized now, scheduled).
 
     Scheduled items are listed even when nothing is due: their `ratable_through` moves to the
     period either way, in the same set-based update.
     """
-    due = {line.obligation_id: line.revenue_minor for line in lines}
+    due = {(line.contract_id, line.obligation_id): line.revenue_minor for line in lines}
     return {
-        item.obligation_id: (
+        (item.contract_id, item.obligation_id): (
             item.recognized_minor,
-            due.get(item.obligation_id, 0),
+            due.get((item.contract_id, item.obligation_id), 0),
             bool(item.amounts_minor),
         )
         for item in inputs.items
-        if item.obligation_id in due or item.amounts_minor
+        if (item.contract_id, item.obligation_id) in due or item.amounts_minor
     }

@@ -20,18 +20,11 @@ class ObligationNotFound(LookupError):
     """No such obligation for the tenant."""
 
 
-def _contract_of(ctx: Context, obligation_id: str) -> StoredContract:
-    revenue = ctx.uow.revenue
-    contract_id = revenue.contract_of_obligation(
-        tenant_id=ctx.tenant_id, obligation_id=obligation_id
-    )
-    stored = (
-        None
-        if contract_id is None
-        else revenue.load(tenant_id=ctx.tenant_id, contract_id=contract_id)
-    )
-    if stored is None:
-        raise ObligationNotFound(obligation_id)
+def _contract_of(ctx: Context, contract_id: str, obligation_id: str) -> StoredContract:
+    """Obligation ids are unique within a contract ("1/unit"), so the contract is named too."""
+    stored = ctx.uow.revenue.load(tenant_id=ctx.tenant_id, contract_id=contract_id)
+    if stored is None or all(ob.obligation_id != obligation_id for ob in stored.state.obligations):
+        raise ObligationNotFound(f"{contract_id} {obligation_id}")
     return stored
 
 
@@ -39,6 +32,7 @@ def record_progress(
     *,
     uow_factory: UowFactory,
     tenant_id: str,
+    contract_id: str,
     obligation_id: str,
     event_id: str,
     occurred_on: date,
@@ -49,7 +43,7 @@ def record_progress(
     """Cost-to-cost: costs incurred to date (`done`) of the total expected (`total`)."""
     with uow_factory() as uow:
         ctx = context_for(uow=uow, tenant_id=tenant_id, body={"event_id": event_id}, now=now)
-        stored = _contract_of(ctx, obligation_id)
+        stored = _contract_of(ctx, contract_id, obligation_id)
         fact = RecordProgress(
             event_id=event_id,
             occurred_on=occurred_on,
@@ -66,6 +60,7 @@ def satisfy_obligation(
     *,
     uow_factory: UowFactory,
     tenant_id: str,
+    contract_id: str,
     obligation_id: str,
     event_id: str,
     occurred_on: date,
@@ -75,7 +70,7 @@ def satisfy_obligation(
     """A milestone reached or manual satisfaction: `units` satisfied so far."""
     with uow_factory() as uow:
         ctx = context_for(uow=uow, tenant_id=tenant_id, body={"event_id": event_id}, now=now)
-        stored = _contract_of(ctx, obligation_id)
+        stored = _contract_of(ctx, contract_id, obligation_id)
         fact = SatisfyObligation(
             event_id=event_id, occurred_on=occurred_on, obligation_id=obligation_id, units=units
         )

@@ -107,7 +107,8 @@ UPDATE revenue_obligations o
                               THEN greatest(coalesce(o.ratable_through, %(period)s), %(period)s)
                               ELSE o.ratable_through END
   FROM close_moves m
- WHERE o.tenant_id = %(tenant)s AND o.obligation_id = m.obligation_id
+ WHERE o.tenant_id = %(tenant)s AND o.contract_id = m.contract_id
+   AND o.obligation_id = m.obligation_id
    AND o.recognized_minor = m.before_minor
 """
 UPDATE_MOVED_SQLITE = """
@@ -116,7 +117,7 @@ UPDATE revenue_obligations
        deferred_minor = deferred_minor - ?,
        ratable_through = CASE WHEN ? THEN max(coalesce(ratable_through, ?), ?)
                               ELSE ratable_through END
- WHERE tenant_id = ? AND obligation_id = ? AND recognized_minor = ?
+ WHERE tenant_id = ? AND contract_id = ? AND obligation_id = ? AND recognized_minor = ?
 """
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -254,7 +255,7 @@ def _write_postgres(
     tenant_id: str,
     entries: list[tuple[Any, ...]],
     postings: list[tuple[Any, ...]],
-    due: dict[str, tuple[int, int, bool]],
+    due: dict[tuple[str, str], tuple[int, int, bool]],
     index: int,
 ) -> None:
     raw: Any = connection.connection.dbapi_connection
@@ -264,16 +265,18 @@ def _write_postgres(
                 copy.write(_copy_text(entries))
             with cursor.copy(_COPY_POSTINGS) as copy:
                 copy.write(_copy_text(postings))
-        moves = [(oid, b, a, "t" if s else "f") for oid, (b, a, s) in due.items()]
+        moves = [(c, o, b, a, "t" if s else "f") for (c, o), (b, a, s) in due.items()]
         if not moves:
             return
         cursor.execute(
-            "CREATE TEMP TABLE close_moves (obligation_id text NOT NULL, "
+            "CREATE TEMP TABLE close_moves (contract_id text NOT NULL, "
+            "obligation_id text NOT NULL, "
             "before_minor bigint NOT NULL, due_minor bigint NOT NULL, scheduled boolean NOT NULL) "
             "ON COMMIT DROP"
         )
         with cursor.copy(
-            "COPY close_moves (obligation_id, before_minor, due_minor, scheduled) FROM STDIN"
+            "COPY close_moves (contract_id, obligation_id, before_minor, due_minor, scheduled) "
+            "FROM STDIN"
         ) as copy:
             copy.write(_copy_text(moves))
         cursor.execute("ANALYZE close_moves")
@@ -290,7 +293,7 @@ def _write_sqlite(
     tenant_id: str,
     entries: list[tuple[Any, ...]],
     postings: list[tuple[Any, ...]],
-    due: dict[str, tuple[int, int, bool]],
+    due: dict[tuple[str, str], tuple[int, int, bool]],
     index: int,
 ) -> None:
     raw: Any = connection.connection.dbapi_connection
@@ -305,8 +308,8 @@ def _write_sqlite(
         )
         cursor.executemany(_INSERT_POSTINGS, [(*p[:11], p[11].isoformat()) for p in postings])
         moves = [
-            (amount, amount, int(scheduled), index, index, tenant_id, oid, before)
-            for oid, (before, amount, scheduled) in due.items()
+            (amount, amount, int(scheduled), index, index, tenant_id, contract, oid, before)
+            for (contract, oid), (before, amount, scheduled) in due.items()
         ]
         cursor.executemany(UPDATE_MOVED_SQLITE, moves)
         if moves and cursor.rowcount != len(moves):

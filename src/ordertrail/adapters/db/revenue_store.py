@@ -43,12 +43,12 @@ VERSIONS_READ_MAX = 10_000
 
 
 def upsert_obligations(connection: Connection) -> Any:
-    """INSERT ... ON CONFLICT (tenant_id, obligation_id) DO UPDATE every other column."""
+    """INSERT ... ON CONFLICT (its primary key) DO UPDATE every other column."""
     o = revenue_obligations
     statement = pg_insert(o) if connection.dialect.name == "postgresql" else sqlite_insert(o)
-    keys = {"tenant_id", "obligation_id"}
+    keys = {"tenant_id", "contract_id", "obligation_id"}
     return statement.on_conflict_do_update(
-        index_elements=[o.c.tenant_id, o.c.obligation_id],
+        index_elements=[o.c.tenant_id, o.c.contract_id, o.c.obligation_id],
         set_={c.name: statement.excluded[c.name] for c in o.columns if c.name not in keys},
     )
 
@@ -68,15 +68,6 @@ class SqlRevenueStore:
         t = revenue_contract_orders
         found: str | None = self._connection.execute(
             select(t.c.contract_id).where(t.c.tenant_id == tenant_id, t.c.order_id == order_id)
-        ).scalar()
-        return found
-
-    def contract_of_obligation(self, *, tenant_id: str, obligation_id: str) -> str | None:
-        t = revenue_obligations
-        found: str | None = self._connection.execute(
-            select(t.c.contract_id).where(
-                t.c.tenant_id == tenant_id, t.c.obligation_id == obligation_id
-            )
         ).scalar()
         return found
 

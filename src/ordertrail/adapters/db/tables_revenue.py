@@ -179,10 +179,12 @@ revenue_obligations = Table(
     Column("progress_total", BigInteger, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    PrimaryKeyConstraint("tenant_id", "obligation_id"),
+    # Obligation ids are unique within their contract only ("1/unit" in every contract).
+    PrimaryKeyConstraint("tenant_id", "contract_id", "obligation_id"),
     CheckConstraint("deferred_minor >= 0", name="ck_revenue_obligations_deferred_not_negative"),
     Index(None, "tenant_id", "contract_id"),
     Index(None, "tenant_id", "active", "timing"),
+    Index(None, "tenant_id", "obligation_id"),
     comment="Performance obligations; authoritative for their posted balances.",
 )
 

@@ -131,13 +131,6 @@ class MemoryRevenueStore:
         found: str | None = self._tx.get("orders", (tenant_id, order_id))
         return found
 
-    def contract_of_obligation(self, *, tenant_id: str, obligation_id: str) -> str | None:
-        for (tenant, _contract), rows in self._tx.items("obligations"):
-            if tenant == tenant_id and obligation_id in rows:
-                contract_id: str = rows[obligation_id]["contract_id"]
-                return contract_id
-        return None
-
     def load(self, *, tenant_id: str, contract_id: str) -> StoredContract | None:
         row = self._tx.get("contracts", (tenant_id, contract_id))
         if row is None:
@@ -251,9 +244,9 @@ class MemoryRevenueStore:
             key = (tenant_id, contract_id)
             obligations = dict(self._tx.get("obligations", key) or {})
             for oid, committed in obligations.items():
-                if oid not in moves:
+                if (contract_id, oid) not in moves:
                     continue
-                before, amount, scheduled = moves[oid]
+                before, amount, scheduled = moves[contract_id, oid]
                 row = dict(committed)
                 if row["recognized_minor"] != before:
                     raise ConcurrentWrite(f"obligation {oid} changed during the close")

@@ -143,6 +143,7 @@ async def put_settings(request: Request, principal: PolicyOwner, body: dict[str,
 
 
 class ProgressBody(BaseModel):
+    contract_id: str = Field(min_length=1, max_length=200, description="The obligation's contract.")
     event_id: str = Field(pattern=EVENT_ID_PATTERN, description="Your idempotency key.")
     occurred_on: date
     done: int = Field(ge=0, le=10**15, description="Costs incurred to date, minor units.")
@@ -150,6 +151,7 @@ class ProgressBody(BaseModel):
 
 
 class SatisfyBody(BaseModel):
+    contract_id: str = Field(min_length=1, max_length=200, description="The obligation's contract.")
     event_id: str = Field(pattern=EVENT_ID_PATTERN, description="Your idempotency key.")
     occurred_on: date
     units: int = Field(ge=0, le=10_000_000, description="Units satisfied so far.")
@@ -179,6 +181,7 @@ async def post_progress(
         lambda: record_progress(
             uow_factory=uow_factory(request),
             tenant_id=principal.tenant_id,
+            contract_id=body.contract_id,
             obligation_id=obligation_id,
             event_id=body.event_id,
             occurred_on=body.occurred_on,
@@ -201,6 +204,7 @@ async def post_satisfy(
         lambda: satisfy_obligation(
             uow_factory=uow_factory(request),
             tenant_id=principal.tenant_id,
+            contract_id=body.contract_id,
             obligation_id=obligation_id,
             event_id=body.event_id,
             occurred_on=body.occurred_on,
