@@ -145,6 +145,10 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("PATCH", "/v1/ledger/accounts/receivables", lambda: {"gl_code": "1201"}, 200)
     ],
     Action.PERIODS_CLOSE: [("POST", "/v1/ledger/periods/2026-10/close", None, 200)],
+    Action.CARRIERS_MANAGE: [
+        ("PUT", "/v1/carriers/ups/secret", lambda: {"secret": "credential"}, 200),
+        ("DELETE", "/v1/carriers/fedex/secret", None, 404),
+    ],
 }
 # Actions no HTTP endpoint performs, with the reason; a new endpoint for one must move it above.
 WITHOUT_ENDPOINT = {
@@ -196,8 +200,12 @@ def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
         ),
         ("PATCH", "/v1/ledger/accounts/{code}"): ("PATCH", "/v1/ledger/accounts/receivables"),
         ("POST", "/v1/ledger/periods/{period}/close"): ("POST", "/v1/ledger/periods/2026-10/close"),
+        ("PUT", "/v1/carriers/{provider}/secret"): ("PUT", "/v1/carriers/ups/secret"),
+        ("DELETE", "/v1/carriers/{provider}/secret"): ("DELETE", "/v1/carriers/fedex/secret"),
     }
     public = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    # Called by carriers and authenticated by the provider's signature, not a key.
+    public.add("/v1/carriers/webhooks/{provider}/{token}")
     assert {templated.get(route, route) for route in served if route[1] not in public} == walked
 
 
