@@ -28,6 +28,7 @@ def catalog_rows() -> list[TemplateVersion | SspRow]:
                     nature="goods",
                     timing="point_in_time",
                     trigger="control_transfer",
+                    returnable=True,
                 ),
             ),
         ),
