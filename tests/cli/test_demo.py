@@ -9,8 +9,11 @@ from typer.testing import CliRunner, Result
 
 from ordertrail.adapters.db.engine import sqlite_url
 from ordertrail.bootstrap import Settings, bootstrap
+from ordertrail.domain.ledger import period_index
 from ordertrail.entrypoints.cli import app as cli
+from ordertrail.services import reports
 from ordertrail.services.keys import authenticate, create_key
+from ordertrail.services.report_ports import JournalFilter
 from tests.cli.support import quarantined, stored_events
 from tests.conftest import T0
 
@@ -33,8 +36,9 @@ def test_a_small_demo_quarantines_some_events_answers_resends_and_spreads_orders
     tmp_path,
 ):
     database = tmp_path / "demo.db"
-    result = run_demo(database, "--orders", "50", "--seed", "7")
+    result = run_demo(database, "--orders", "50", "--seed", "7", "--revenue-orders", "0")
     assert result.exit_code == 0, result.output
+    assert "Revenue" not in result.output
     quarantined_count = count(result.output, "quarantined (rejected + conflict)")
     assert quarantined_count > 0
     assert count(result.output, "duplicate (resent, answered idempotently)") > 0
@@ -60,8 +64,8 @@ def test_a_small_demo_quarantines_some_events_answers_resends_and_spreads_orders
 
 def test_running_the_demo_again_replaces_its_database_and_says_so(tmp_path):
     database = tmp_path / "demo.db"
-    assert run_demo(database, "--orders", "5").exit_code == 0
-    again = run_demo(database, "--orders", "5")
+    assert run_demo(database, "--orders", "5", "--revenue-orders", "0").exit_code == 0
+    again = run_demo(database, "--orders", "5", "--revenue-orders", "0")
     assert again.exit_code == 0, again.output
     assert f"Replaced the existing demo database {database}" in again.output
     app = bootstrap(settings=Settings(database_url=sqlite_url(database)))
@@ -93,3 +97,36 @@ def test_the_demo_refuses_to_replace_a_file_that_is_not_a_database(tmp_path):
     assert result.exit_code == 1
     assert "not an SQLite database" in result.output
     assert notes.read_text() == "my notes\n"
+
+
+def test_the_demo_sends_a_sample_through_revenue_closes_the_month_and_shows_its_books(tmp_path):
+    database = tmp_path / "demo.db"
+    result = run_demo(database, "--orders", "12", "--seed", "3", "--revenue-orders", "8")
+    assert result.exit_code == 0, result.output
+    said = re.search(
+        r"Revenue: the first (\d+) orders' (\d+) milestone messages went through the revenue "
+        r"consumer in [\d.]+ s; the close of (\d{4}-\d{2}) posted (\d+) entries",
+        result.output,
+    )
+    assert said is not None, result.output
+    assert int(said.group(1)) == 8
+    period = said.group(3)
+    assert f"Revenue, {period} (closed)" in result.output
+    assert "Revenue waterfall from" in result.output
+    assert "revenue messages failed" not in result.output
+    app = bootstrap(settings=Settings(database_url=sqlite_url(database)))
+    try:
+        queries = app.reports
+        tb = reports.trial_balance(queries=queries, tenant_id="demo", period=None, as_of=period)
+        assert tb.body["lines"], "the sample posted nothing"
+        assert all(total["difference_minor"] == 0 for total in tb.body["totals"])
+        journal = reports.journal_page(
+            queries=queries, tenant_id="demo", filters=JournalFilter(), limit=500, cursor=None
+        ).body["items"]
+        sampled = {f"ctr-SO-{100_001 + i}" for i in range(8)}
+        assert {entry["contract_id"].split("+")[0] for entry in journal} <= sampled
+        with app.uow_factory() as uow:
+            calendar = uow.ledger.calendar(tenant_id="demo")  # type: ignore[attr-defined]
+        assert calendar.is_closed(period_index(period))
+    finally:
+        app.close()

@@ -1,7 +1,10 @@
-"""`ordertrail demo`: a fresh SQLite database holding a realistic month of order traffic.
+"""`ordertrail demo`: a fresh SQLite database holding a realistic month of order traffic, and the
+revenue it makes.
 
 The traffic goes through the same ingest path as every client (schema check, idempotency, the
-order lifecycle, projection, outbox, quarantine), in batches, with a key of its own.
+order lifecycle, projection, outbox, quarantine), in batches, with a key of its own. A sample of
+the month's orders then goes through the revenue consumer and the month is closed
+(entrypoints/cli/demo_revenue.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.exc import DatabaseError
 from ordertrail.adapters.traffic import Traffic, generate_traffic, last_complete_month
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.domain.orders import LIFECYCLE
+from ordertrail.entrypoints.cli import demo_revenue
 from ordertrail.entrypoints.cli.common import console, fail, open_app
 from ordertrail.services.keys import Principal, create_key
 from ordertrail.services.results import BatchSummary, IngestResult, Outcome
@@ -32,6 +36,12 @@ ORDERS_DEFAULT = 4000
 # The month is held in memory (about 8 events of 1.5 KB per order): 50,000 orders need ~600 MB.
 ORDERS_MAX = 50_000
 BATCH_SIZE = 500
+# Orders whose events go through the revenue consumer before the rest of the month is ingested.
+# The consumer handles a message in tens of milliseconds on SQLite; 40 orders (about 260
+# messages) keep the whole demo within half a minute.
+REVENUE_ORDERS_DEFAULT = 40
+# Order numbers start here (adapters/traffic/traffic.py names orders SO-<number>).
+FIRST_ORDER_NUMBER = 100_001
 SQLITE_HEADER = b"SQLite format 3\x00"
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 
@@ -42,6 +52,12 @@ def demo(
         int, typer.Option(min=1, max=ORDERS_MAX, help="How many orders the month holds.")
     ] = ORDERS_DEFAULT,
     seed: Annotated[int, typer.Option(help="The same seed gives the same traffic.")] = 1,
+    revenue_orders: Annotated[
+        int,
+        typer.Option(
+            min=0, max=ORDERS_MAX, help="How many of the orders go through revenue (0: none)."
+        ),
+    ] = REVENUE_ORDERS_DEFAULT,
     database: Annotated[
         Path,
         typer.Option(
@@ -69,14 +85,22 @@ def demo(
             f"Generated {len(traffic.events):,} events for {orders:,} orders in "
             f"{traffic.month_start:%B %Y} (seed {seed}) in {time.perf_counter() - started:.1f} s."
         )
-        started = time.perf_counter()
-        results = _ingest(app, traffic=traffic, principal=principal)
-        elapsed_s = time.perf_counter() - started
+        sample = _sample(traffic, orders=min(revenue_orders, orders))
+        results, elapsed_s, revenue = _ingest_with_revenue(
+            app, traffic=traffic, principal=principal, sample=sample
+        )
         _print_summary(app, traffic=traffic, results=results, elapsed_s=elapsed_s)
+        if revenue is not None:
+            _print_revenue(app, traffic=traffic, sample=sample, revenue=revenue)
     finally:
         app.close()
     console.print(f"The whole demo took {time.perf_counter() - run_started:.1f} s.")
-    _print_next_steps(database=database, token=admin_token, order_id=_showcase(results))
+    _print_next_steps(
+        database=database,
+        token=admin_token,
+        order_id=_showcase(results),
+        period=f"{traffic.month_start:%Y-%m}" if revenue is not None else None,
+    )
 
 
 def _remove_previous(path: Path) -> bool:
@@ -125,8 +149,54 @@ def _integration_principal(app: Ordertrail) -> Principal:
     return Principal(key_id=record.key_id, tenant_id=record.tenant_id, roles=record.roles)
 
 
-def _ingest(app: Ordertrail, *, traffic: Traffic, principal: Principal) -> list[IngestResult]:
-    results: list[IngestResult] = []
+def _sample(traffic: Traffic, *, orders: int) -> list[int]:
+    """Indexes of the events of the month's first `orders` orders, in sending order."""
+    if orders == 0:
+        return []
+    first = {f"SO-{FIRST_ORDER_NUMBER + i}" for i in range(orders)}
+    return [
+        index
+        for index, event in enumerate(traffic.events)
+        if isinstance(event, dict) and event.get("order_id") in first
+    ]
+
+
+def _ingest_with_revenue(
+    app: Ordertrail, *, traffic: Traffic, principal: Principal, sample: list[int]
+) -> tuple[list[IngestResult], float, demo_revenue.RevenueRun | None]:
+    """Ingest the sample, run revenue over it and close the month, then ingest the rest.
+
+    Returns the results in sending order, the time spent ingesting, and the revenue run.
+    """
+    chosen = set(sample)
+    rest = [index for index in range(len(traffic.events)) if index not in chosen]
+    results: dict[int, IngestResult] = {}
+    revenue = None
+    ingest_s = 0.0
+    if sample:
+        demo_revenue.seed_catalog(app, tenant_id=DEMO_TENANT)
+        started = time.perf_counter()
+        results |= _ingest(app, traffic=traffic, indexes=sample, principal=principal)
+        ingest_s += time.perf_counter() - started
+        revenue = _revenue(app)
+    started = time.perf_counter()
+    results |= _ingest(app, traffic=traffic, indexes=rest, principal=principal)
+    ingest_s += time.perf_counter() - started
+    return [results[index] for index in range(len(traffic.events))], ingest_s, revenue
+
+
+def _revenue(app: Ordertrail) -> demo_revenue.RevenueRun:
+    columns = (TextColumn("Revenue"), BarColumn(), MofNCompleteColumn(), TextColumn("messages"),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("revenue", total=None)
+        return demo_revenue.run_revenue(app, advance=lambda n: progress.advance(task, n))
+
+
+def _ingest(
+    app: Ordertrail, *, traffic: Traffic, indexes: list[int], principal: Principal
+) -> dict[int, IngestResult]:
+    results: dict[int, IngestResult] = {}
     columns = (
         TextColumn("Ingesting"),
         BarColumn(),
@@ -135,12 +205,36 @@ def _ingest(app: Ordertrail, *, traffic: Traffic, principal: Principal) -> list[
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("ingest", total=len(traffic.events))
-        for start in range(0, len(traffic.events), BATCH_SIZE):
-            batch = traffic.events[start : start + BATCH_SIZE]
-            results.extend(app.ingest(raw_events=batch, principal=principal))
+        task = progress.add_task("ingest", total=len(indexes))
+        for start in range(0, len(indexes), BATCH_SIZE):
+            batch = indexes[start : start + BATCH_SIZE]
+            answers = app.ingest(raw_events=[traffic.events[i] for i in batch], principal=principal)
+            results.update(zip(batch, answers, strict=True))
             progress.advance(task, len(batch))
     return results
+
+
+def _print_revenue(
+    app: Ordertrail, *, traffic: Traffic, sample: list[int], revenue: demo_revenue.RevenueRun
+) -> None:
+    period = f"{traffic.month_start:%Y-%m}"
+    closed = demo_revenue.close_month(app, tenant_id=DEMO_TENANT, period=period)
+    orders = len({traffic.events[i]["order_id"] for i in sample})
+    console.print(
+        f"\nRevenue: the first {orders:,} orders' {revenue.messages:,} milestone messages went "
+        f"through the revenue consumer in {revenue.elapsed_s:.1f} s; the close of {period} "
+        f"posted {closed.entries:,} entries and closed the month."
+    )
+    if revenue.failed:
+        console.print(
+            f"[yellow]{revenue.failed} revenue messages failed; see `ordertrail dlq list`.[/]"
+        )
+    totals, excerpt = demo_revenue.revenue_tables(app, tenant_id=DEMO_TENANT, period=period)
+    console.print(totals, excerpt)
+    console.print(
+        "The other orders' messages wait in the outbox: `ordertrail serve` sends them through "
+        f"revenue, and as {period} is closed their entries post in the first open month."
+    )
 
 
 def _print_summary(
@@ -203,7 +297,9 @@ def _showcase(results: list[IngestResult]) -> str | None:
     return ranked[0][0] if ranked else None
 
 
-def _print_next_steps(*, database: Path, token: str, order_id: str | None) -> None:
+def _print_next_steps(
+    *, database: Path, token: str, order_id: str | None, period: str | None
+) -> None:
     target = shlex.quote(str(database))
     auth = f'-H "Authorization: Bearer {token}"'
     lines = [
@@ -215,4 +311,10 @@ def _print_next_steps(*, database: Path, token: str, order_id: str | None) -> No
     if order_id is not None:
         lines.append(f"  curl {auth} http://127.0.0.1:8000/v1/orders/{order_id}/timeline")
     lines.append(f'  curl {auth} "http://127.0.0.1:8000/v1/quarantine?limit=5"')
+    if period is not None:
+        lines.append(f'  curl {auth} "http://127.0.0.1:8000/v1/reports/waterfall?periods=6"')
+        lines.append(
+            f"  ordertrail reports rollforward --tenant {DEMO_TENANT} --from {period} "
+            f"--to {period} --database {target}"
+        )
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
