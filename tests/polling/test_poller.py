@@ -9,6 +9,7 @@ import pytest
 from ordertrail.adapters.carriers.rate_limits import CredentialLimiter, documented_quota
 from ordertrail.domain.shipments.scans import CarrierScan
 from ordertrail.services.poll_policy import Backoff, Cadence
+from ordertrail.services.polling_budget import CredentialQuota, QuotaWindow
 from ordertrail.services.polling import Poller, PollerConfig
 from ordertrail.services.polling_ports import (
     CarrierUnavailable,
@@ -199,3 +200,48 @@ async def test_a_credential_missing_from_the_configuration_is_reported_on_its_tr
 def test_the_poller_configuration_is_bounded():
     with pytest.raises(ValueError, match="batch size"):
         PollerConfig(batch_size=0)
+
+
+@run_async
+async def test_an_unreadable_answer_is_kept_on_its_tracker_and_does_not_block_the_others():
+    time, store, recorder = VirtualTime(T0), MemoryPollStore(), Recorder()
+    store.add(_tracker("JD1"))
+    store.add(_tracker("JD2"))
+    client = ScriptedClient(provider="dhl", script={"JD1": [KeyError("events")]})
+    poller, _ = _poller(store, client, time, recorder, wait_s_max=120)
+    report = await poller.poll_round()
+    assert (report.errors, report.polled) == (1, 1)
+    assert store.trackers[("acme", "dhl", "JD1")].last_error == "unexpected KeyError: 'events'"
+    assert store.trackers[("acme", "dhl", "JD2")].attempts == 0
+
+
+@run_async
+async def test_a_failure_to_record_scans_is_raised_after_every_group_saved_its_work():
+    time, store = VirtualTime(T0), MemoryPollStore()
+    store.add(_tracker("JD1"))
+    store.add(Tracker("acme", "ups", "1Z1", "ups", "main", "in_transit", T0))
+    dhl = ScriptedClient(provider="dhl", script={"JD1": [[_scan("JD1")]]})
+    ups = ScriptedClient(provider="ups")
+
+    async def broken_record(tenant_id, scans, at):
+        raise RuntimeError("database down")
+
+    limiters = {
+        provider: CredentialLimiter(
+            quota=CredentialQuota(provider, "main", (QuotaWindow("second", 1, 10),)), now=T0
+        )
+        for provider in ("ups", "dhl")
+    }
+    poller = Poller(
+        store=store,
+        client_for=lambda provider, credential: dhl if provider == "dhl" else ups,
+        limiter_for=lambda provider, credential: limiters[provider],
+        record=broken_record,
+        clock=time.clock,
+        sleep=time.sleep,
+        random=lambda: 0.5,
+    )
+    with pytest.raises(RuntimeError, match="database down"):
+        await poller.poll_round()
+    # The UPS tracker (no scans to record) was polled and saved despite the DHL failure.
+    assert store.trackers[("acme", "ups", "1Z1")].next_poll_at > T0

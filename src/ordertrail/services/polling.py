@@ -94,12 +94,16 @@ class Poller:
         groups: dict[tuple[str, str], list[Tracker]] = {}
         for tracker in trackers:
             groups.setdefault((tracker.provider, tracker.credential), []).append(tracker)
-        reports = await asyncio.gather(
-            *(self._poll_group(key=key, trackers=group) for key, group in groups.items())
+        # Every group finishes (and saves what it did) before a failure of one is raised.
+        outcomes = await asyncio.gather(
+            *(self._poll_group(key=key, trackers=group) for key, group in groups.items()),
+            return_exceptions=True,
         )
         total = RoundReport()
-        for report in reports:
-            total.add(report)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            total.add(outcome)
         return total
 
     async def _poll_group(self, *, key: tuple[str, str], trackers: list[Tracker]) -> RoundReport:
@@ -191,6 +195,13 @@ class Poller:
             report.errors += 1
             self.observer.requested(provider=tracker.provider, outcome="error")
             return self._failed(tracker, now=now, error=f"error: {failure}"), None
+        except Exception as failure:  # a response the client could not read: kept on the tracker
+            # A malformed answer must not block the trackers behind this one round after round;
+            # it is recorded on the tracker and counted as an error, then backed off like one.
+            report.errors += 1
+            self.observer.requested(provider=tracker.provider, outcome="error")
+            error = f"unexpected {type(failure).__name__}: {failure}"
+            return self._failed(tracker, now=now, error=error), None
         self.observer.requested(provider=tracker.provider, outcome="ok")
         report.polled += 1
         report.scans += len(scans)
