@@ -9,8 +9,8 @@ import pytest
 from ordertrail.adapters.carriers.rate_limits import CredentialLimiter, documented_quota
 from ordertrail.domain.shipments.scans import CarrierScan
 from ordertrail.services.poll_policy import Backoff, Cadence
-from ordertrail.services.polling_budget import CredentialQuota, QuotaWindow
 from ordertrail.services.polling import Poller, PollerConfig
+from ordertrail.services.polling_budget import CredentialQuota, QuotaWindow
 from ordertrail.services.polling_ports import (
     CarrierUnavailable,
     Throttled,
