@@ -128,7 +128,7 @@ def revenue_tables(app: Ordertrail, *, tenant_id: str, period: str) -> tuple[Tab
     ).body
     still = {t["currency"]: t["total_minor"] for t in waterfall["totals"]}
     totals = Table(
-        "currency", "recognized", "deferred revenue", "contract assets", "still to recognize",
+        "currency", "recognized", "deferred revenue", "contract assets", "remaining (RPO)",
         title=f"Revenue, {period} (closed)",
     )  # fmt: skip
     for line in forward:
