@@ -245,3 +245,15 @@ async def test_a_failure_to_record_scans_is_raised_after_every_group_saved_its_w
         await poller.poll_round()
     # The UPS tracker (no scans to record) was polled and saved despite the DHL failure.
     assert store.trackers[("acme", "ups", "1Z1")].next_poll_at > T0
+
+
+@run_async
+async def test_new_shipments_are_enrolled_now_and_then_not_every_round():
+    time, store, recorder = VirtualTime(T0), MemoryPollStore(), Recorder()
+    refreshes = []
+    store.refresh = lambda *, now, cadence, limit: refreshes.append(now) or 0  # type: ignore[method-assign]
+    poller, _ = _poller(store, ScriptedClient(provider="dhl"), time, recorder)
+    for _ in range(4):
+        await poller.poll_round()
+        await time.sleep(25)
+    assert refreshes == [T0, T0 + timedelta(seconds=75)]

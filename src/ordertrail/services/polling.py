@@ -48,6 +48,11 @@ class PollerConfig:
     wait_s_max: float = 60.0
     cadence: Cadence = field(default_factory=Cadence)
     backoff: Backoff = field(default_factory=Backoff)
+    # How often a round first enrols new shipments and follows webhook status changes: both scan
+    # the shipments table, which polling every few seconds would do for no gain.
+    refresh_every_s: float = 60.0
+    # Rows one refresh enrols or re-tiers at most (a backlog is taken over several refreshes).
+    refresh_limit: int = 1_000
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= BATCH_SIZE_MAX:
@@ -83,13 +88,21 @@ class Poller:
     random: Callable[[], float]
     config: PollerConfig = field(default_factory=PollerConfig)
     observer: PollObserver = field(default_factory=NoObserver)
+    # When the last refresh ran (a one-element list: the poller itself is frozen).
+    _refreshed_at: list[datetime] = field(default_factory=list)
 
     async def poll_round(self) -> RoundReport:
-        """Enrol new trackers, then poll one batch of due ones; return what happened to them."""
+        """Enrol new trackers (now and then), poll one batch of due ones; say what happened."""
         now = self.clock.now()
-        await asyncio.to_thread(
-            self.store.refresh, now=now, cadence=self.config.cadence, limit=self.config.batch_size
-        )
+        last = self._refreshed_at[0] if self._refreshed_at else None
+        if last is None or (now - last).total_seconds() >= self.config.refresh_every_s:
+            await asyncio.to_thread(
+                self.store.refresh,
+                now=now,
+                cadence=self.config.cadence,
+                limit=self.config.refresh_limit,
+            )
+            self._refreshed_at[:] = [now]
         trackers = await asyncio.to_thread(self.store.due, now=now, limit=self.config.batch_size)
         groups: dict[tuple[str, str], list[Tracker]] = {}
         for tracker in trackers:
