@@ -145,6 +145,14 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("PATCH", "/v1/ledger/accounts/receivables", lambda: {"gl_code": "1201"}, 200)
     ],
     Action.PERIODS_CLOSE: [("POST", "/v1/ledger/periods/2026-10/close", None, 200)],
+    Action.REVENUE_TREATMENT_REQUEST: [
+        (
+            "POST",
+            "/v1/revenue/contracts/ctr-x/modifications/2/treatment",
+            lambda: {"treatment": "prospective", "reason": "r"},
+            404,
+        )
+    ],
     Action.CARRIERS_MANAGE: [
         ("PUT", "/v1/carriers/ups/secret", lambda: {"secret": "credential"}, 200),
         ("DELETE", "/v1/carriers/fedex/secret", None, 404),
@@ -200,6 +208,10 @@ def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
         ),
         ("PATCH", "/v1/ledger/accounts/{code}"): ("PATCH", "/v1/ledger/accounts/receivables"),
         ("POST", "/v1/ledger/periods/{period}/close"): ("POST", "/v1/ledger/periods/2026-10/close"),
+        ("POST", "/v1/revenue/contracts/{contract_id}/modifications/{version}/treatment"): (
+            "POST",
+            "/v1/revenue/contracts/ctr-x/modifications/2/treatment",
+        ),
         ("PUT", "/v1/carriers/{provider}/secret"): ("PUT", "/v1/carriers/ups/secret"),
         ("DELETE", "/v1/carriers/{provider}/secret"): ("DELETE", "/v1/carriers/fedex/secret"),
     }

@@ -42,6 +42,7 @@ class Action(StrEnum):
     LEDGER_READ = "ledger:read"
     LEDGER_ACCOUNTS_WRITE = "ledger_accounts:write"
     PERIODS_CLOSE = "periods:close"
+    REVENUE_TREATMENT_REQUEST = "revenue_treatment:request"
     SOURCES_READ = "sources:read"
     SOURCES_MANAGE = "sources:manage"
 
@@ -102,6 +103,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.LEDGER_ACCOUNTS_WRITE: frozenset({R.ADMIN}),
     # Closing a month freezes it for good: the controller (or the admin) does it.
     Action.PERIODS_CLOSE: frozenset({R.ADMIN, R.CONTROLLER}),
+    # Overriding the modification rules is a policy judgement; its dual approval comes with the
+    # controls (issue 5). Until then the people who own the policy may request it.
+    Action.REVENUE_TREATMENT_REQUEST: frozenset({R.ADMIN, R.CONTROLLER, R.REVENUE_ACCOUNTANT}),
     # How a source synchronises: its integration may read it; switching a source between pushing
     # and scheduled imports changes where its events come from, so only the admin sets it.
     Action.SOURCES_READ: frozenset({R.ADMIN, R.INTEGRATION}),

@@ -46,7 +46,7 @@ from ordertrail.services.revenue_ports import (
     StoredContract,
     VersionRecord,
 )
-from ordertrail.services.revenue_rows import status_of
+from ordertrail.services.revenue_rows import full_document_of, status_of
 
 CONSUMER = "revenue"
 logger = logging.getLogger("ordertrail.revenue")
@@ -142,30 +142,41 @@ def contract_line_id(state: ContractState, order_id: str, line_id: str) -> str |
 # ---- persisting what a fact did -------------------------------------------------------------
 
 
-def _record_versions(
-    ctx: Context, state: ContractState, since: int, decision: ModificationDecision | None
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Why:
+    """What a new version records beside itself: the decision, the modification and the
+    contract document before it."""
+
+    decision: ModificationDecision | None = None
+    modification: ModifyContract | None = None
+    before: str | None = None
+
+
+def _record_versions(ctx: Context, state: ContractState, since: int, why: Why) -> None:
     for version in state.versions:
         if version.version > since:
+            last = version.version == state.versions[-1].version
             ctx.uow.revenue.record_version(
                 tenant_id=ctx.tenant_id,
                 record=VersionRecord(
                     contract_id=state.contract_id,
                     version=version,
-                    decision=decision if version.version == state.versions[-1].version else None,
+                    decision=why.decision if last else None,
                     currency=state.currency,
                     recorded_at=ctx.now,
+                    modification=why.modification if last else None,
+                    before=why.before if last else None,
                 ),
             )
 
 
-def _save(
+def save_contract(
     ctx: Context,
     stored: StoredContract,
     state: ContractState,
     *,
     expected: int | None,
-    decision: ModificationDecision | None = None,
+    why: Why | None = None,
 ) -> StoredContract:
     before = 0 if expected is None else stored.state.versions[-1].version
     updated = replace(
@@ -174,7 +185,7 @@ def _save(
     row_version = ctx.uow.revenue.save(
         tenant_id=ctx.tenant_id, contract=updated, expected_row_version=expected, now=ctx.now
     )
-    _record_versions(ctx, state, before, decision)
+    _record_versions(ctx, state, before, why or Why())
     return replace(updated, row_version=row_version)
 
 
@@ -190,11 +201,14 @@ def apply_to(ctx: Context, stored: StoredContract, fact: Fact) -> StoredContract
         new = StoredContract(
             state=applied.new_contract, orders=stored.orders, status="open", row_version=0
         )
-        _save(ctx, new, applied.new_contract, expected=None)
+        save_contract(ctx, new, applied.new_contract, expected=None)
     ctx.uow.ledger.append(
         tenant_id=ctx.tenant_id, entries=applied.entries, customer_id=customer, recorded_at=ctx.now
     )
-    return _save(ctx, stored, applied.state, expected=stored.row_version, decision=applied.decision)
+    why = Why(decision=applied.decision)
+    if isinstance(fact, ModifyContract):
+        why = Why(decision=applied.decision, modification=fact, before=full_document_of(stored))
+    return save_contract(ctx, stored, applied.state, expected=stored.row_version, why=why)
 
 
 # ---- contracts from orders ------------------------------------------------------------------
@@ -210,7 +224,7 @@ def _open_new(ctx: Context, orders: tuple[OrderFacts, ...]) -> StoredContract:
         policy=ctx.settings.allocation,
     )
     stored = StoredContract(state=state, orders=orders, status="open", row_version=0)
-    saved = _save(ctx, stored, state, expected=None)
+    saved = save_contract(ctx, stored, state, expected=None)
     ctx.uow.revenue.map_orders(
         tenant_id=ctx.tenant_id,
         contract_id=state.contract_id,
@@ -243,7 +257,9 @@ def _combine(ctx: Context, target: StoredContract, order: OrderFacts) -> StoredC
             reason=COMBINED_REASON,
         )
         state = replace(fresh, versions=(*target.state.versions, version))
-        saved = _save(ctx, replace(target, orders=orders), state, expected=target.row_version)
+        saved = save_contract(
+            ctx, replace(target, orders=orders), state, expected=target.row_version
+        )
     else:
         # Something already moved: the new order's lines join as a modification, treated by
         # the modification rules (usually a separate contract when priced at SSP).

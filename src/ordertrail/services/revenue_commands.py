@@ -7,11 +7,15 @@ sending it again changes nothing (the engine remembers applied event ids per con
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 
-from ordertrail.domain.revenue import RecordProgress, SatisfyObligation
-from ordertrail.services.revenue import Context, apply_to, context_for
+from ordertrail.domain.ledger import reverse_entry
+from ordertrail.domain.revenue import RecordProgress, SatisfyObligation, apply_fact
+from ordertrail.domain.revenue.facts import Treatment
+from ordertrail.services.revenue import Context, Why, apply_to, context_for, save_contract
 from ordertrail.services.revenue_ports import RevenueUnitOfWork, StoredContract
+from ordertrail.services.revenue_rows import contract_from_document
 
 UowFactory = Callable[[], RevenueUnitOfWork]
 
@@ -77,3 +81,110 @@ def satisfy_obligation(
         saved = apply_to(ctx, stored, fact)
         uow.commit()
     return saved
+
+
+class TreatmentNotChangeable(ValueError):
+    """The version is not the contract's latest modification, or the contract moved since."""
+
+
+def change_treatment(
+    *,
+    uow_factory: UowFactory,
+    tenant_id: str,
+    contract_id: str,
+    version: int,
+    treatment: Treatment,
+    reason: str,
+    now: datetime,
+) -> StoredContract:
+    """Apply a modification again under a requested treatment, recorded as a new version.
+
+    Only the latest version can be re-treated, and only while nothing has moved the contract
+    since (checked by applying the modification again to the contract as it stood before and
+    comparing). The modification's entries are reversed and the new treatment's posted, each
+    under a cause id naming the request, so the journal shows both and ids stay unique. The
+    dual approval such a request needs arrives with the controls (issue 5).
+    """
+    with uow_factory() as uow:
+        ctx = context_for(uow=uow, tenant_id=tenant_id, body={"event_id": ""}, now=now)
+        stored = uow.revenue.load(tenant_id=tenant_id, contract_id=contract_id)
+        if stored is None:
+            raise ContractNotFound(contract_id)
+        records = uow.revenue.versions(tenant_id=tenant_id, contract_id=contract_id)
+        record = next((r for r in records if r.version.version == version), None)
+        latest = stored.state.versions[-1].version
+        if record is None or record.modification is None or record.before is None:
+            raise TreatmentNotChangeable(f"version {version} of {contract_id} is no modification")
+        if version != latest:
+            raise TreatmentNotChangeable(
+                f"only the latest version ({latest}) of {contract_id} can be re-treated"
+            )
+        before = contract_from_document(record.before)
+        again = apply_fact(
+            state=before.state,
+            fact=record.modification,
+            calendar=ctx.calendar,
+            catalogs=ctx.catalogs,
+        )
+        if again.state != stored.state:
+            raise TreatmentNotChangeable(f"{contract_id} moved since version {version}")
+        mod = record.modification
+        cause = f"{mod.event_id}#treatment:v{latest + 1}"
+        reversals = [
+            reverse_entry(
+                entry, cause_event_id=cause, occurred_on=mod.occurred_on, calendar=ctx.calendar
+            )
+            for entry in uow.ledger.entries(tenant_id=tenant_id, contract_id=contract_id)
+            if entry.cause_event_id == mod.event_id
+        ]
+        # Numbered after every version so far: the re-treated one stays in the history.
+        base = replace(before.state, versions=stored.state.versions)
+        retreated = replace(mod, event_id=cause, requested_treatment=treatment, reason=reason)
+        applied = apply_fact(
+            state=base, fact=retreated, calendar=ctx.calendar, catalogs=ctx.catalogs
+        )
+        customer = stored.state.terms.customer_id
+        uow.ledger.append(
+            tenant_id=tenant_id,
+            entries=(*reversals, *applied.entries),
+            customer_id=customer,
+            recorded_at=now,
+        )
+        _cancel_split(ctx, stored)
+        if applied.new_contract is not None:
+            new = StoredContract(
+                state=applied.new_contract, orders=stored.orders, status="open", row_version=0
+            )
+            save_contract(ctx, new, applied.new_contract, expected=None)
+        saved = save_contract(
+            ctx,
+            stored,
+            applied.state,
+            expected=stored.row_version,
+            why=Why(decision=applied.decision, modification=retreated, before=record.before),
+        )
+        uow.commit()
+    return saved
+
+
+class ContractNotFound(LookupError):
+    """No such contract for the tenant."""
+
+
+def _cancel_split(ctx: Context, stored: StoredContract) -> None:
+    """A separate contract the re-treated modification had split off is cancelled (it was
+    created with no entries of its own; anything it did since would have stopped the request)."""
+    related = stored.state.versions[-1].related_contract_id
+    if related is None:
+        return
+    split = ctx.uow.revenue.load(tenant_id=ctx.tenant_id, contract_id=related)
+    if split is None:
+        return
+    if split.state.applied_event_ids or split.state.billed_minor:
+        raise TreatmentNotChangeable(f"the separate contract {related} moved since")
+    ctx.uow.revenue.save(
+        tenant_id=ctx.tenant_id,
+        contract=replace(split, status="cancelled"),
+        expected_row_version=split.row_version,
+        now=ctx.now,
+    )

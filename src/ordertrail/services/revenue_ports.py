@@ -20,6 +20,7 @@ from ordertrail.domain.revenue import (
     CombinationRule,
     ContractState,
     ModificationDecision,
+    ModifyContract,
     OrderFacts,
     SspRow,
     TemplateVersion,
@@ -80,11 +81,16 @@ class StoredContract:
 
 @dataclass(frozen=True, slots=True)
 class VersionRecord:
+    """One contract version. A modification's record also keeps the fact and the contract as
+    it stood before (its document), so its treatment can be changed on request."""
+
     contract_id: str
     version: ContractVersion
     decision: ModificationDecision | None
     currency: str
     recorded_at: datetime
+    modification: ModifyContract | None = None
+    before: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

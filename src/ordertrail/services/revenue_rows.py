@@ -17,7 +17,12 @@ from typing import Any
 import orjson
 
 from ordertrail.domain.ledger import JournalEntry, UnbalancedEntry, check_balanced
-from ordertrail.domain.revenue import ContractState, ModificationDecision, OrderFacts
+from ordertrail.domain.revenue import (
+    ContractState,
+    ModificationDecision,
+    ModifyContract,
+    OrderFacts,
+)
 from ordertrail.domain.revenue.posting import contract_leg
 from ordertrail.domain.revenue.state import ContractVersion, RoleBalances, schedule_of
 from ordertrail.services.revenue_codec import dumps, from_plain, loads, to_plain
@@ -53,6 +58,17 @@ def document_of(contract: StoredContract) -> str:
         contract_asset_minor=0,
     )
     return dumps(_Document(state=bare, orders=contract.orders))
+
+
+def full_document_of(contract: StoredContract) -> str:
+    """The contract with its balances, as a modification's version keeps what came before."""
+    return dumps(_Document(state=contract.state, orders=contract.orders))
+
+
+def contract_from_document(document: str) -> StoredContract:
+    """Read back `full_document_of` (status and row version are the caller's to know)."""
+    doc: _Document = from_plain(_Document, orjson.loads(document))
+    return StoredContract(state=doc.state, orders=doc.orders, status="open", row_version=0)
 
 
 def status_of(state: ContractState, *, cancelled: bool = False) -> ContractStatus:
@@ -134,10 +150,19 @@ class VersionBody:
 
     version: ContractVersion
     decision: ModificationDecision | None
+    modification: ModifyContract | None = None
+    before: str | None = None
 
 
 def version_body_of(record: VersionRecord) -> str:
-    return dumps(VersionBody(version=record.version, decision=record.decision))
+    return dumps(
+        VersionBody(
+            version=record.version,
+            decision=record.decision,
+            modification=record.modification,
+            before=record.before,
+        )
+    )
 
 
 def version_record_of(
@@ -150,6 +175,8 @@ def version_record_of(
         decision=stored.decision,
         currency=currency,
         recorded_at=recorded_at,
+        modification=stored.modification,
+        before=stored.before,
     )
 
 

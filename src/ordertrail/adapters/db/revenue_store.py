@@ -165,6 +165,15 @@ class SqlRevenueStore:
             # Rows are updated in place, never deleted and re-inserted: the close locks them
             # and must find their newest version (revenue_close_store.py).
             self._connection.execute(upsert_obligations(self._connection), rows)
+        # A changed treatment can drop obligations a modification had made.
+        o = revenue_obligations
+        self._connection.execute(
+            delete(o).where(
+                o.c.tenant_id == tenant_id,
+                o.c.contract_id == state.contract_id,
+                o.c.obligation_id.not_in([row["obligation_id"] for row in rows]),
+            )
+        )
         return new_version
 
     def map_orders(self, *, tenant_id: str, contract_id: str, order_ids: Sequence[str]) -> None:

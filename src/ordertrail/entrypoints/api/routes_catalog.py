@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,7 +24,10 @@ from ordertrail.services.access import Action
 from ordertrail.services.keys import Principal
 from ordertrail.services.revenue_codec import to_plain
 from ordertrail.services.revenue_commands import (
+    ContractNotFound,
     ObligationNotFound,
+    TreatmentNotChangeable,
+    change_treatment,
     record_progress,
     satisfy_obligation,
 )
@@ -36,6 +39,7 @@ Reader = Annotated[Principal, Depends(require(Action.REVENUE_CATALOG_READ))]
 Editor = Annotated[Principal, Depends(require(Action.REVENUE_CATALOG_WRITE))]
 PolicyOwner = Annotated[Principal, Depends(require(Action.REVENUE_SETTINGS_WRITE))]
 Recorder = Annotated[Principal, Depends(require(Action.REVENUE_FACTS_WRITE))]
+Requester = Annotated[Principal, Depends(require(Action.REVENUE_TREATMENT_REQUEST))]
 EVENT_ID_PATTERN = r"^[A-Za-z0-9._:/@-]{1,128}$"
 
 
@@ -66,6 +70,10 @@ async def _run(work: Callable[[], Any]) -> Any:
         raise ApiError(422, "invalid_catalog_row", str(error)) from None
     except REFUSALS as error:
         raise ApiError(422, refusal_code(error), str(error)) from None
+    except ContractNotFound as error:
+        raise ApiError(404, "contract_not_found", f"no contract {error} for your tenant") from None
+    except TreatmentNotChangeable as error:
+        raise ApiError(409, "treatment_not_changeable", str(error)) from None
     except ObligationNotFound as error:
         raise ApiError(
             404, "obligation_not_found", f"no obligation {error} for your tenant"
@@ -213,3 +221,36 @@ async def post_satisfy(
         )
     )
     return _obligation_answer(stored, obligation_id)
+
+
+class TreatmentBody(BaseModel):
+    treatment: Literal["separate_contract", "prospective", "cumulative_catch_up"]
+    reason: str = Field(min_length=1, max_length=500, description="Why the rules' choice is wrong.")
+
+
+@router.post(
+    "/contracts/{contract_id}/modifications/{version}/treatment",
+    summary="Request another treatment for a contract's latest modification (recorded)",
+)
+async def post_treatment(
+    request: Request, contract_id: str, version: int, principal: Requester, body: TreatmentBody
+) -> Any:
+    stored = await _run(
+        lambda: change_treatment(
+            uow_factory=uow_factory(request),
+            tenant_id=principal.tenant_id,
+            contract_id=contract_id,
+            version=version,
+            treatment=body.treatment,
+            reason=f"{body.reason} (requested by {principal.actor})",
+            now=container(request).clock.now(),
+        )
+    )
+    latest = stored.state.versions[-1]
+    return {
+        "contract_id": contract_id,
+        "version": latest.version,
+        "treatment": latest.treatment,
+        "reason": latest.reason,
+        "related_contract_id": latest.related_contract_id,
+    }
