@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from ordertrail.domain.revenue import CombinationRule, NoTemplate
+from ordertrail.services.close import run_close
 from ordertrail.services.revenue_ports import RevenueSettings
+from tests.conftest import NOW
 from tests.revenue.books import ORDER, SHIPPED, Books, line, message
 from tests.revenue.support import TENANT
 
@@ -103,3 +107,14 @@ def test_a_credit_note_before_any_transfer_lowers_the_price_without_touching_rev
     state = books.contract().state
     assert sum(ob.allocated_minor for ob in state.obligations) == 15000 - 1000
     assert sum(ob.posted.revenue for ob in state.obligations) == 0
+
+
+def test_a_fact_dated_in_a_closed_month_posts_on_the_first_open_day_keeping_its_date() -> None:
+    books = Books()
+    books.handle(message("order.confirmed", ORDER))
+    run_close(uow_factory=books.uow, tenant_id=TENANT, period="2026-11", actor="t", now=lambda: NOW)
+    books.handle(message("shipment.dispatched", SHIPPED, minutes=1))
+    with books.uow() as uow:
+        [late] = [e for e in uow.ledger.entries(tenant_id=TENANT) if e.kind == "recognition"]
+    assert (late.occurred_on, late.posted_on) == (date(2026, 11, 2), date(2026, 12, 1))
+    assert late.period == "2026-12"
