@@ -19,6 +19,7 @@ from ordertrail.adapters.carriers.simulator.responses import body_for
 from ordertrail.adapters.carriers.simulator.scenario import Faults, build_scenario
 from ordertrail.adapters.carriers.simulator.server import SimulatorServer
 from ordertrail.adapters.db.shipment_store import SqlTrackingUnitOfWork
+from ordertrail.adapters.db.tables_carriers import shipments
 from ordertrail.adapters.db.tables_polling import carrier_poll_state
 from ordertrail.adapters.metrics import Metrics
 from ordertrail.bootstrap import Ordertrail
@@ -28,6 +29,7 @@ from ordertrail.entrypoints.workers.poller import (
     embedded_poller,
     poll_store,
 )
+from ordertrail.entrypoints.workers.simulated_polling import poll_simulated_carriers
 from ordertrail.services import tracking
 from ordertrail.services.keys import Principal
 from ordertrail.services.polling_ports import PollResult
@@ -283,3 +285,20 @@ def test_serve_polls_only_when_the_polling_file_asks_for_it(sqlite_app: Ordertra
     assert loop is not None
     report = asyncio.run(loop)
     assert report.polled == 0
+
+
+def test_the_demo_polls_its_own_shipments_from_the_simulator(sqlite_app: Ordertrail):
+    app = sqlite_app
+    for index, number in enumerate(["1ZDEMO000000001", "1ZDEMO000000002", "1ZDEMO000000003"]):
+        _ship(app, order_id=f"SO-{index}", carrier="ups", number=number)
+
+    async def sleep(seconds: float) -> None:
+        app.clock.advance(timedelta(seconds=seconds))  # type: ignore[attr-defined]
+
+    result = asyncio.run(poll_simulated_carriers(app=app, seed=7, sleep=sleep))
+    assert result.shipments == 3
+    assert (result.report.polled, result.report.throttled) == (3, 0)
+    assert result.simulator["ups"]["ok"] == 3
+    with app.engine.connect() as connection:
+        statuses = [row.status for row in connection.execute(select(shipments.c.status))]
+    assert "delivered" in statuses
