@@ -1,4 +1,4 @@
-"""The RabbitMQ broker against a real server: confirms, acks, retry tiers, dead letters, end to end.
+"""The RabbitMQ broker on a real server: confirms, acks, parked retries, dead letters, end to end.
 
 RabbitMQ must listen at $ORDERTRAIL_TEST_AMQP_URL (default guest@127.0.0.1:5672). When it is
 unreachable these tests skip, except under CI=true, where they fail. Each test declares its own

@@ -285,7 +285,11 @@ class RabbitBroker:
                 channel = await self._connection.channel()
                 await channel.set_qos(prefetch_count=self.settings.prefetch)
                 # Every receiving process also records what RabbitMQ dead-lettered by itself.
-                dead = await channel.get_queue(self.name("dead"), ensure=False)
+                # Declared (not just looked up) so the robust channel consumes it again after a
+                # reconnect.
+                dead = await channel.declare_queue(
+                    self.name("dead"), durable=True, arguments=_QUORUM
+                )
                 await dead.consume(self._on_dead, no_ack=False)
                 self._consume_channel = channel
             consumer = _Consumer(buffer=deque(), arrived=asyncio.Event())
