@@ -24,6 +24,7 @@ from ordertrail.adapters.brokers.kafka_protocol import (
 )
 from ordertrail.adapters.brokers.kafka_records import H_ATTEMPTS, H_CONSUMER, H_ERROR
 from ordertrail.adapters.brokers.kafka_settings import KafkaSettings, retry_tier_s
+from ordertrail.adapters.tracing import messaging_system_for
 from ordertrail.services.messaging import BrokerNotAvailable, Delivery
 from tests.pipeline.kafka_server import TansuServer
 from tests.pipeline.support import message
@@ -54,6 +55,10 @@ def test_kafka_urls_build_a_kafka_broker_without_connecting(sqlite_engine, clock
     ]:
         with pytest.raises(BrokerNotAvailable, match=said):
             broker(bad)
+
+
+def test_spans_name_kafka_as_the_messaging_system_of_a_kafka_url():
+    assert messaging_system_for("kafka://k1:9092,k2:9092?prefix=ot") == "kafka"
 
 
 def test_the_retry_topic_is_the_shortest_tier_not_shorter_than_the_delay_or_the_longest():
