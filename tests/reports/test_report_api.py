@@ -136,3 +136,12 @@ def test_integration_keys_may_not_read_the_books(app, client):
     response = client.get("/v1/reports/trial-balance", headers=headers(app, "integration"))
     assert response.status_code == 403
     assert client.get("/v1/journal", headers=headers(app, "fulfilment")).status_code == 403
+
+
+def test_a_report_too_large_to_answer_whole_is_refused_not_truncated(app, client, monkeypatch):
+    monkeypatch.setattr("ordertrail.adapters.db.report_queries.TOTALS_MAX", 3)
+    response = client.get(
+        "/v1/reports/trial-balance", params={"as_of": "2026-12"}, headers=headers(app)
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "report_too_large"

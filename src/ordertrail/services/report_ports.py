@@ -18,6 +18,10 @@ from ordertrail.domain.revenue.reports import ObligationPosition, PositionMoveme
 JOURNAL_PAGE_MAX = 500
 
 
+class ReportTooLarge(Exception):
+    """A report's sums exceed the rows a query may return; never answered truncated."""
+
+
 @dataclass(frozen=True, slots=True)
 class JournalFilter:
     """Which entries a journal listing shows; None means any. `account` and `obligation_id`

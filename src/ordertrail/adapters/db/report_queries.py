@@ -27,12 +27,19 @@ from ordertrail.domain.revenue.reports import (
     PositionMovement,
 )
 from ordertrail.services.pagination import decode_cursor, encode_cursor
-from ordertrail.services.report_ports import EntryPage, EntryRow, JournalFilter, PostingRow
+from ordertrail.services.report_ports import (
+    EntryPage,
+    EntryRow,
+    JournalFilter,
+    PostingRow,
+    ReportTooLarge,
+)
 
 # Obligations are read in chunks so a million open obligations never sit in memory as rows.
 OBLIGATION_CHUNK = 5_000
-# A trial balance has one row per account and currency; a chart holds at most 10,000 accounts.
-TOTALS_MAX = 100_000
+# Sums are grouped rows (per account and currency, or per period, currency, kind and account);
+# a query reads one more than this to know it would have to truncate, and refuses instead.
+TOTALS_MAX = 200_000
 REVERSALS_MAX = 1_000
 
 e = journal_entries.c
@@ -120,6 +127,12 @@ def journal_conditions(tenant_id: str, filters: JournalFilter, cursor: str | Non
     return conditions
 
 
+def _bounded(rows: list[Any]) -> list[Any]:
+    if len(rows) > TOTALS_MAX:
+        raise ReportTooLarge(f"the report would sum more than {TOTALS_MAX:,} groups")
+    return rows
+
+
 class SqlReportQueries:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -168,13 +181,11 @@ class SqlReportQueries:
             )
             .group_by(p.period, p.currency, e.kind, p.account)
             .order_by(p.period, p.currency, e.kind, p.account)
-            .limit(TOTALS_MAX)
+            .limit(TOTALS_MAX + 1)
         )
         with self._engine.connect() as connection:
-            return [
-                PositionMovement(row[0], row[1], row[2], row[3], int(row[4]))
-                for row in connection.execute(query)
-            ]
+            rows = _bounded(connection.execute(query).all())
+        return [PositionMovement(row[0], row[1], row[2], row[3], int(row[4])) for row in rows]
 
     def account_totals(
         self, *, tenant_id: str, period: str | None, through_period: str | None
@@ -195,20 +206,21 @@ class SqlReportQueries:
                 )
             )
             .order_by(sums.c.currency, sums.c.account)
-            .limit(TOTALS_MAX)
+            .limit(TOTALS_MAX + 1)
         )
         with self._engine.connect() as connection:
-            return [
-                AccountTotal(
-                    account=row.account,
-                    currency=row.currency,
-                    amount_minor=int(row.amount_minor),
-                    name=row.name or "",
-                    kind=row.kind or "",
-                    gl_code=row.gl_code or "",
-                )
-                for row in connection.execute(query)
-            ]
+            rows = _bounded(connection.execute(query).all())
+        return [
+            AccountTotal(
+                account=row.account,
+                currency=row.currency,
+                amount_minor=int(row.amount_minor),
+                name=row.name or "",
+                kind=row.kind or "",
+                gl_code=row.gl_code or "",
+            )
+            for row in rows
+        ]
 
     def journal(
         self, *, tenant_id: str, filters: JournalFilter, limit: int, cursor: str | None

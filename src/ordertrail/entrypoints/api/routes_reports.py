@@ -19,6 +19,7 @@ from ordertrail.services import reports
 from ordertrail.services.access import Action
 from ordertrail.services.keys import Principal
 from ordertrail.services.report_csv import csv_text, filename_of
+from ordertrail.services.report_ports import ReportTooLarge
 from ordertrail.services.reports import PERIODS_MAX, ROWS_MAX, Document, InvalidReportRequest
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -62,6 +63,10 @@ async def answer(
         document = await run_in_threadpool(build)
     except InvalidReportRequest as error:
         raise refused(error) from None
+    except ReportTooLarge as error:
+        raise ApiError(
+            422, "report_too_large", f"{error}; ask for fewer periods or one period at a time"
+        ) from None
     if not wants_csv(request, format):
         return document.body
     return Response(

@@ -21,6 +21,7 @@ from ordertrail.domain.revenue.reports import GROUP_FIELDS
 from ordertrail.entrypoints.cli.common import DatabaseOption, console, fail, open_app
 from ordertrail.services import reports
 from ordertrail.services.report_csv import csv_text, decimal_text
+from ordertrail.services.report_ports import ReportTooLarge
 from ordertrail.services.reports import Document, InvalidReportRequest
 
 TenantOption = Annotated[str, typer.Option("--tenant", help="The tenant whose books to read.")]
@@ -58,6 +59,8 @@ def run_report(
         document = build(app)
     except InvalidReportRequest as error:
         raise fail(escape(f"{error.field}: {error}"), code=2) from None
+    except ReportTooLarge as error:
+        raise fail(escape(f"{error}; ask for fewer periods"), code=2) from None
     finally:
         app.close()
     if csv_file is not None:
