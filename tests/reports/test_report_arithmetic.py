@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ordertrail.domain.ledger import period_index
+from ordertrail.domain.ledger import period_index, period_key
 from ordertrail.domain.ledger.reports import (
     AccountTotal,
     TrialBalanceNotZero,
@@ -206,6 +206,44 @@ class TestRollforward:
             "billed", "billed", "recognized", "recognized",
         ]  # fmt: skip
         assert {role_of(k) for k in ("return", "modification", "reversal")} == {"adjustments"}
+
+
+KINDS = ("invoice", "credit_note", "recognition", "close", "return", "modification", "reversal")
+
+
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 5),
+            st.sampled_from(("USD", "EUR")),
+            st.sampled_from(KINDS),
+            st.sampled_from(("contract_liabilities", "contract_assets")),
+            st.integers(-(10**6), 10**6),
+        ),
+        max_size=40,
+    ),
+    first=st.integers(0, 5),
+    span=st.integers(0, 4),
+)
+def test_each_rollforward_line_closes_at_the_position_accounts_balance_through_its_period(
+    rows, first, span
+):
+    start = period_index("2026-01")
+    movements = [
+        PositionMovement(period_key(start + month), cur, kind, account, amount)
+        for month, cur, kind, account, amount in rows
+    ]
+    lines = rollforward(movements, first_period=start + first, last_period=start + first + span)
+    for line in lines:
+        through = [m for m in movements if m.currency == line.currency and m.period <= line.period]
+        assert line.closing_minor == -sum(m.amount_minor for m in through)
+        assert line.closing_liabilities_minor == -sum(
+            m.amount_minor for m in through if m.account == "contract_liabilities"
+        )
+        assert (
+            line.opening_minor + line.billed_minor - line.recognized_minor + line.adjustments_minor
+            == line.closing_minor
+        )
 
 
 class TestTrialBalance:
