@@ -15,6 +15,12 @@ Headers = dict[str, str]
 
 
 @pytest.fixture
+def app(sqlite_app: Ordertrail) -> Ordertrail:
+    """The HTTP side is the same on both databases; the database gauges are tested on both."""
+    return sqlite_app
+
+
+@pytest.fixture
 def client(app: Ordertrail) -> Iterator[TestClient]:
     with TestClient(create_app(app)) as test_client:
         yield test_client

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ordertrail.bootstrap import Ordertrail
+from ordertrail.bootstrap import Ordertrail, bootstrap
 from tests.builders import placed
 from tests.conftest import make_principal
 from tests.metrics.conftest import Headers
@@ -65,10 +65,11 @@ def test_openmetrics_when_asked_carries_the_requests_trace_id_as_exemplar(
     }
 
 
-def test_two_apps_in_one_process_count_apart(app: Ordertrail, sqlite_app: Ordertrail):
+def test_two_apps_in_one_process_count_apart(app: Ordertrail):
+    other = bootstrap(settings=app.settings, engine=app.engine, clock=app.clock, migrate=False)
     app.metrics.webhooks.labels(provider="shippo", outcome="accepted").inc()
-    assert app.metrics.registry is not sqlite_app.metrics.registry
-    body, _ = sqlite_app.metrics.exposition(accept=None)
+    assert app.metrics.registry is not other.metrics.registry
+    body, _ = other.metrics.exposition(accept=None)
     assert (
         value(parse(body.decode(), openmetrics=False), "ordertrail_carrier_webhooks_total") is None
     )

@@ -1,4 +1,7 @@
-"""Every series the app declares appears once the app has been exercised end to end."""
+"""Every series the app declares appears once the app has been exercised end to end.
+
+These run on SQLite; test_collectors.py runs the database gauges on both databases.
+"""
 
 from __future__ import annotations
 
@@ -33,9 +36,9 @@ def recorder(clock: FixedClock) -> RecordingHandler:
 
 
 @pytest.fixture
-def mapp(engine: Engine, clock: FixedClock, recorder: RecordingHandler) -> Ordertrail:
+def mapp(sqlite_engine: Engine, clock: FixedClock, recorder: RecordingHandler) -> Ordertrail:
     """The app with a recording consumer; one failed attempt dead-letters a message."""
-    return pipeline_app(engine, clock, recorder, retry_attempts_max=1)
+    return pipeline_app(sqlite_engine, clock, recorder, retry_attempts_max=1)
 
 
 @pytest.fixture
@@ -139,9 +142,11 @@ def test_pipeline_latency_runs_from_ingest_to_the_consumers_commit(
 
 
 def test_a_failed_run_counts_as_an_error_and_a_redelivery_the_inbox_skips_is_not_counted(
-    engine: Engine, clock: FixedClock, recorder: RecordingHandler
+    sqlite_engine: Engine, clock: FixedClock, recorder: RecordingHandler
 ):
-    app = pipeline_app(engine, clock, recorder, retry_attempts_max=3, retry_backoff_initial_s=1)
+    app = pipeline_app(
+        sqlite_engine, clock, recorder, retry_attempts_max=3, retry_backoff_initial_s=1
+    )
     principal, _ = make_principal(app)
     order = placed()
     app.ingest(raw_events=[order], principal=principal)
