@@ -179,6 +179,7 @@ api_keys = Table(
     Column("secret_sha256", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
+    Column("owner", String(200), nullable=True, comment="The person the key belongs to."),
     Index(None, "tenant_id"),
     comment="API keys: only the SHA-256 of the secret is stored.",
 )
@@ -310,3 +311,6 @@ from ordertrail.adapters.db import tables_polling as _tables_polling  # noqa: E4
 from ordertrail.adapters.db import tables_reports as _tables_reports  # noqa: E402, F401
 from ordertrail.adapters.db import tables_revenue as _tables_revenue  # noqa: E402, F401
 from ordertrail.adapters.db import tables_sources as _tables_sources  # noqa: E402, F401
+from ordertrail.adapters.db import tables_audit as _tables_audit  # noqa: E402, F401
+from ordertrail.adapters.db import tables_approvals as _tables_approvals  # noqa: E402, F401
+from ordertrail.adapters.db import tables_controls as _tables_controls  # noqa: E402, F401

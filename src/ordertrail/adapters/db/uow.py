@@ -8,13 +8,19 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from ordertrail.adapters.db.approval_store import SqlApprovalStore
+from ordertrail.adapters.db.audit_store import SqlAuditLog
 from ordertrail.adapters.db.catalog_store import SqlCatalogStore
+from ordertrail.adapters.db.controls_store import SqlControlsStore
 from ordertrail.adapters.db.engine import WRITE_OPTION
 from ordertrail.adapters.db.inbox import SqlInbox
 from ordertrail.adapters.db.ledger_store import SqlLedgerStore
 from ordertrail.adapters.db.milestone_log import SqlMilestoneLog
 from ordertrail.adapters.db.order_store import SqlOrderRepository
 from ordertrail.adapters.db.revenue_store import SqlRevenueStore
+from ordertrail.services.approval_ports import ApprovalStore
+from ordertrail.services.audit_ports import AuditLog
+from ordertrail.services.controls_ports import ControlsStore
 from ordertrail.services.messaging import Inbox, MilestoneLog
 from ordertrail.services.ports import OrderRepository
 from ordertrail.services.revenue_ports import CatalogStore, LedgerStore, RevenueStore
@@ -28,6 +34,9 @@ class SqlUnitOfWork:
     revenue: RevenueStore
     ledger: LedgerStore
     catalog: CatalogStore
+    controls: ControlsStore
+    audit: AuditLog
+    approvals: ApprovalStore
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -44,6 +53,9 @@ class SqlUnitOfWork:
         self.revenue = SqlRevenueStore(self._connection)
         self.ledger = SqlLedgerStore(self._connection)
         self.catalog = SqlCatalogStore(self._connection)
+        self.controls = SqlControlsStore(self._connection)
+        self.audit = SqlAuditLog(self._connection)
+        self.approvals = SqlApprovalStore(self._connection)
         return self
 
     def __exit__(

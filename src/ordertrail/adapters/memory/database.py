@@ -22,6 +22,9 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
+from ordertrail.adapters.memory.approvals import ApprovalTables, MemoryApprovalStore
+from ordertrail.adapters.memory.audit import AuditTables, MemoryAuditLog
+from ordertrail.adapters.memory.controls import ControlsTables, MemoryControlsStore
 from ordertrail.adapters.memory.revenue import (
     MemoryCatalogStore,
     MemoryLedgerStore,
@@ -179,6 +182,9 @@ class MemoryDatabase:
         self._next_transition_id = 1
         self._next_outbox_id = 1
         self.revenue = RevenueTables()
+        self.controls = ControlsTables()
+        self.audit = AuditTables()
+        self.approvals = ApprovalTables()
 
     # -- checks shared by write and commit --
 
@@ -372,6 +378,9 @@ class MemoryUnitOfWork:
         self.revenue = MemoryRevenueStore(self._revenue)
         self.ledger = MemoryLedgerStore(self._revenue)
         self.catalog = MemoryCatalogStore(self._revenue)
+        self.controls = MemoryControlsStore(self._database.controls)
+        self.audit = MemoryAuditLog(self._database.audit)
+        self.approvals = MemoryApprovalStore(self._database.approvals)
         return self
 
     def __exit__(
@@ -386,8 +395,13 @@ class MemoryUnitOfWork:
     def commit(self) -> None:
         if self._staged is None:
             raise RuntimeError("commit outside the unit of work")
+        # First: a request decided meanwhile by another unit of work fails the commit whole.
+        self.approvals.check()
         self._database.commit(self._staged)
         self._revenue.commit()
+        self.controls.commit()
+        self.audit.commit()
+        self.approvals.commit()
         # Like a SQL connection after COMMIT: later writes start a new, empty transaction.
         self._staged = _Staged()
         self.orders = MemoryOrderRepository(self._database, self._staged)

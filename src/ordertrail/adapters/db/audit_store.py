@@ -1,0 +1,354 @@
+"""The audit chain on SQL: appends in the caller's transaction, reads for verify and listing.
+
+Appending locks the tenant's audit_heads row (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the
+write transaction is BEGIN IMMEDIATE, so the single writer serializes), chains the new records
+after it and moves the head, all in the caller's transaction: concurrent appenders to one tenant
+queue on that row, and seq stays gapless because a rolled-back append leaves the head untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, select, union, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ordertrail.adapters.db.engine import WRITE_OPTION
+from ordertrail.adapters.db.tables_audit import audit_checkpoints, audit_heads, audit_records
+from ordertrail.adapters.db.tables_revenue import journal_entries, journal_postings
+from ordertrail.domain.audit import (
+    CHECKPOINT_KIND,
+    ENTRY_RECORD_KINDS,
+    GENESIS_HASH,
+    PostingLine,
+    body_json,
+    entry_subject,
+    postings_digest,
+    record_hash,
+)
+from ordertrail.services.audit_ports import (
+    AUDIT_PAGE_MAX,
+    AuditRecord,
+    ChainHead,
+    Checkpoint,
+    SignCheckpoint,
+    StoredAuditRecord,
+    checkpoint_record,
+)
+
+# Bound the IN lists of one statement (SQLite allows 32766 parameters, PostgreSQL 65535).
+_IN_CHUNK = 1_000
+
+
+def _lock_head(connection: Connection, tenant_id: str) -> tuple[int, str]:
+    """Lock (creating it if need be) the tenant's head row and return its seq and hash."""
+    query = select(audit_heads.c.seq, audit_heads.c.head_hash).where(
+        audit_heads.c.tenant_id == tenant_id
+    )
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        query = query.with_for_update()
+    row = connection.execute(query).first()
+    if row is None:
+        values = {"tenant_id": tenant_id, "seq": 0, "head_hash": GENESIS_HASH}
+        insert: Any = (postgresql.insert if postgres else sqlite.insert)(audit_heads)
+        connection.execute(insert.values(**values).on_conflict_do_nothing())
+        row = connection.execute(query).one()
+    return int(row.seq), str(row.head_hash)
+
+
+def append_records(
+    connection: Connection, *, tenant_id: str, records: Sequence[AuditRecord], now: datetime
+) -> list[StoredAuditRecord]:
+    """Chain `records` after the tenant's head in the connection's transaction."""
+    if not records:
+        return []
+    seq, prev = _lock_head(connection, tenant_id)
+    stored: list[StoredAuditRecord] = []
+    for record in records:
+        seq += 1
+        text = body_json(record.body)
+        digest = record_hash(
+            tenant_id=tenant_id,
+            seq=seq,
+            kind=record.kind,
+            subject=record.subject,
+            actor=record.actor,
+            cause=record.cause,
+            body_text=text,
+            occurred_at=record.occurred_at,
+            prev_hash=prev,
+        )
+        stored.append(
+            StoredAuditRecord(
+                tenant_id=tenant_id,
+                seq=seq,
+                kind=record.kind,
+                subject=record.subject,
+                actor=record.actor,
+                cause=record.cause,
+                body_json=text,
+                occurred_at=record.occurred_at,
+                recorded_at=now,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        prev = digest
+    connection.execute(
+        audit_records.insert(),
+        [
+            {
+                "tenant_id": tenant_id,
+                "seq": s.seq,
+                "kind": s.kind,
+                "subject": s.subject,
+                "actor": s.actor,
+                "cause": s.cause,
+                "body": s.body_json,
+                "occurred_at": s.occurred_at,
+                "recorded_at": s.recorded_at,
+                "prev_hash": s.prev_hash,
+                "hash": s.hash,
+            }
+            for s in stored
+        ],
+    )
+    connection.execute(
+        update(audit_heads)
+        .where(audit_heads.c.tenant_id == tenant_id)
+        .values(seq=seq, head_hash=prev)
+    )
+    return stored
+
+
+class SqlAuditLog:
+    """`uow.audit`: appends in the unit of work's transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def append(self, *, tenant_id: str, records: Sequence[AuditRecord]) -> None:
+        append_records(
+            self._connection, tenant_id=tenant_id, records=records, now=datetime.now(UTC)
+        )
+
+
+def _stored(row: Any) -> StoredAuditRecord:
+    return StoredAuditRecord(
+        tenant_id=row.tenant_id,
+        seq=row.seq,
+        kind=row.kind,
+        subject=row.subject,
+        actor=row.actor,
+        cause=row.cause,
+        body_json=row.body,
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+class SqlAuditStore:
+    """Committed audit rows: verification, listing and checkpoints."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def tenants(self) -> list[str]:
+        query = union(
+            select(audit_heads.c.tenant_id),
+            select(audit_checkpoints.c.tenant_id).distinct(),
+            select(journal_entries.c.tenant_id).distinct(),
+        )
+        with self._engine.connect() as connection:
+            return sorted(str(t) for t in connection.execute(query).scalars())
+
+    def head(self, *, tenant_id: str) -> ChainHead | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(audit_heads).where(audit_heads.c.tenant_id == tenant_id)
+            ).first()
+        if row is None:
+            return None
+        return ChainHead(tenant_id=tenant_id, seq=int(row.seq), head_hash=str(row.head_hash))
+
+    def records(
+        self,
+        *,
+        tenant_id: str,
+        after_seq: int = 0,
+        limit: int = AUDIT_PAGE_MAX,
+        subject: str | None = None,
+        kind: str | None = None,
+        cause: str | None = None,
+    ) -> list[StoredAuditRecord]:
+        r = audit_records
+        conditions = [r.c.tenant_id == tenant_id, r.c.seq > after_seq]
+        if subject is not None:
+            conditions.append(r.c.subject == subject)
+        if kind is not None:
+            conditions.append(r.c.kind == kind)
+        if cause is not None:
+            conditions.append(r.c.cause == cause)
+        query = (
+            select(r).where(and_(*conditions)).order_by(r.c.seq).limit(min(limit, AUDIT_PAGE_MAX))
+        )
+        with self._engine.connect() as connection:
+            return [_stored(row) for row in connection.execute(query)]
+
+    def checkpoints(self, *, tenant_id: str) -> list[Checkpoint]:
+        c = audit_checkpoints
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(c).where(c.c.tenant_id == tenant_id).order_by(c.c.seq)
+            ).all()
+        return [
+            Checkpoint(
+                tenant_id=tenant_id,
+                seq=int(row.seq),
+                head_hash=row.head_hash,
+                created_at=row.created_at,
+                signature=row.signature,
+                key_id=row.key_id,
+            )
+            for row in rows
+        ]
+
+    def add_checkpoint(
+        self, *, tenant_id: str, now: datetime, sign: SignCheckpoint | None
+    ) -> Checkpoint | None:
+        connection = self._engine.connect().execution_options(**{WRITE_OPTION: True})
+        try:
+            with connection.begin():
+                seq, head_hash = _lock_head(connection, tenant_id)
+                if seq == 0:
+                    return None
+                last = connection.execute(
+                    select(audit_records.c.kind).where(
+                        audit_records.c.tenant_id == tenant_id, audit_records.c.seq == seq
+                    )
+                ).scalar_one_or_none()
+                if last == CHECKPOINT_KIND:
+                    # Nothing happened since the last checkpoint: do not grow the chain.
+                    return None
+                signature, key_id = (
+                    sign(tenant_id=tenant_id, seq=seq, head_hash=head_hash, created_at=now)
+                    if sign is not None
+                    else (None, None)
+                )
+                checkpoint = Checkpoint(
+                    tenant_id=tenant_id,
+                    seq=seq,
+                    head_hash=head_hash,
+                    created_at=now,
+                    signature=signature,
+                    key_id=key_id,
+                )
+                connection.execute(
+                    audit_checkpoints.insert().values(
+                        tenant_id=tenant_id,
+                        seq=seq,
+                        head_hash=head_hash,
+                        created_at=now,
+                        signature=signature,
+                        key_id=key_id,
+                    )
+                )
+                append_records(
+                    connection,
+                    tenant_id=tenant_id,
+                    records=[checkpoint_record(checkpoint)],
+                    now=now,
+                )
+            return checkpoint
+        finally:
+            connection.close()
+
+    def entry_digests(self, *, tenant_id: str, entry_ids: Sequence[str]) -> dict[str, str]:
+        e, p = journal_entries, journal_postings
+        digests: dict[str, str] = {}
+        with self._engine.connect() as connection:
+            for start in range(0, len(entry_ids), _IN_CHUNK):
+                chunk = list(entry_ids[start : start + _IN_CHUNK])
+                lines: dict[str, list[PostingLine]] = {}
+                for row in connection.execute(
+                    select(p)
+                    .where(p.c.tenant_id == tenant_id, p.c.entry_id.in_(chunk))
+                    .order_by(p.c.entry_id, p.c.line_no)
+                ):
+                    lines.setdefault(row.entry_id, []).append(
+                        PostingLine(
+                            account=row.account,
+                            amount_minor=row.amount_minor,
+                            currency=row.currency,
+                            contract_id=row.contract_id,
+                            obligation_id=row.obligation_id,
+                            cause_event_id=row.cause_event_id,
+                        )
+                    )
+                for row in connection.execute(
+                    select(e).where(e.c.tenant_id == tenant_id, e.c.entry_id.in_(chunk))
+                ):
+                    digests[row.entry_id] = postings_digest(
+                        entry_id=row.entry_id,
+                        kind=row.kind,
+                        contract_id=row.contract_id,
+                        obligation_id=row.obligation_id,
+                        cause_event_id=row.cause_event_id,
+                        occurred_on=row.occurred_on,
+                        posted_on=row.posted_on,
+                        reverses=row.reverses,
+                        memo=row.memo,
+                        postings=lines.get(row.entry_id, []),
+                    )
+                # Postings whose entry row is gone still prove the entry existed.
+                for orphan in set(lines) - set(digests):
+                    digests[orphan] = "postings without an entry"
+        return digests
+
+    def journal_entry_ids(
+        self, *, tenant_id: str, after: str = "", limit: int = AUDIT_PAGE_MAX
+    ) -> list[str]:
+        e = journal_entries
+        query = (
+            select(e.c.entry_id)
+            .where(e.c.tenant_id == tenant_id, e.c.entry_id > after)
+            .order_by(e.c.entry_id)
+            .limit(min(limit, AUDIT_PAGE_MAX))
+        )
+        with self._engine.connect() as connection:
+            return [str(x) for x in connection.execute(query).scalars()]
+
+    def audited_entries(self, *, tenant_id: str, entry_ids: Sequence[str]) -> set[str]:
+        r = audit_records
+        found: set[str] = set()
+        with self._engine.connect() as connection:
+            for start in range(0, len(entry_ids), _IN_CHUNK):
+                subjects = [entry_subject(i) for i in entry_ids[start : start + _IN_CHUNK]]
+                found.update(
+                    str(s).removeprefix("entry:")
+                    for s in connection.execute(
+                        select(r.c.subject)
+                        .where(
+                            r.c.tenant_id == tenant_id,
+                            r.c.subject.in_(subjects),
+                            r.c.kind.in_(ENTRY_RECORD_KINDS),
+                        )
+                        .distinct()
+                    ).scalars()
+                )
+        return found
+
+    def count(self, *, tenant_id: str) -> int:
+        with self._engine.connect() as connection:
+            return int(
+                connection.execute(
+                    select(func.count())
+                    .select_from(audit_records)
+                    .where(audit_records.c.tenant_id == tenant_id)
+                ).scalar_one()
+            )
