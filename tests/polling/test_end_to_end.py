@@ -166,6 +166,14 @@ def test_a_tenant_without_a_credential_is_enrolled_but_never_polled_and_says_why
     assert row["next_poll_at"] is None
     assert "no polling credential" in row["last_error"]
     assert store.due(now=NOW + timedelta(days=30), limit=10) == []
+    # Once the tenant is given a credential, the next refresh routes the tracker and it is due.
+    config = _config()
+    assert poll_store(app, config).refresh(now=NOW, cadence=config.cadence, limit=10) == 1
+    row = _poll_rows(app)["1ZNOCREDENTIAL01"]
+    assert (row["provider"], row["credential"], row["last_error"]) == ("ups", "main", None)
+    assert [t.tracking_number for t in poll_store(app, config).due(now=NOW, limit=10)] == [
+        "1ZNOCREDENTIAL01"
+    ]
 
 
 def test_due_trackers_are_claimed_so_a_second_poller_does_not_take_them(app: Ordertrail):

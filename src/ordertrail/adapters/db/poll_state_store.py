@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, false, func, insert, or_, select, update
 
 from ordertrail.adapters.db.engine import WRITE_OPTION
 from ordertrail.adapters.db.tables_carriers import shipments
@@ -45,10 +45,18 @@ def _tracker(row: Any) -> Tracker:
 class SqlPollStateStore:
     """Implements services.polling.PollStateStore over SQLite or PostgreSQL."""
 
-    def __init__(self, engine: Engine, *, route: Route, carriers: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        route: Route,
+        carriers: tuple[str, ...],
+        credentials: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self._engine = engine
         self._route = route
         self._carriers = carriers  # the carriers some configured provider can poll
+        self._credentials = credentials  # the configured (provider, credential) pairs
 
     def _write(self) -> Any:
         return self._engine.connect().execution_options(**{WRITE_OPTION: True})
@@ -112,9 +120,52 @@ class SqlPollStateStore:
 
         Returns how many rows it wrote; both steps are bounded by `limit`.
         """
-        return self._enrol(now=now, limit=limit) + self._follow(
-            now=now, cadence=cadence, limit=limit
+        return (
+            self._enrol(now=now, limit=limit)
+            + self._reroute(now=now, limit=limit)
+            + self._follow(now=now, cadence=cadence, limit=limit)
         )
+
+    def _reroute(self, *, now: datetime, limit: int) -> int:
+        """Trackers whose credential left the configuration, or that had none: route them anew.
+
+        A tenant given a credential later is then polled without re-enrolling anything, and a
+        removed credential's trackers move to the one that replaces it (or say they have none).
+        """
+        configured = [
+            and_(polls.c.provider == provider, polls.c.credential == credential)
+            for provider, credential in self._credentials
+        ]
+        unrouted = polls.c.provider == ""
+        stale = and_(polls.c.tier != DONE, ~or_(*configured)) if configured else false()
+        query = select(polls).where(or_(unrouted, stale)).order_by(polls.c.updated_at).limit(limit)
+        changed = 0
+        with self._write() as connection, connection.begin():
+            for row in list(connection.execute(query)):
+                route = self._route(row.tenant_id, row.carrier)
+                # Still without a credential: only touched, so the next refresh looks further.
+                changed += route is not None or row.provider != ""
+                if route is None:
+                    values: dict[str, Any] = {
+                        "provider": "",
+                        "credential": "",
+                        "tier": DONE,
+                        "next_poll_at": None,
+                        "last_error": NO_CREDENTIAL,
+                    }
+                else:
+                    values = {
+                        "provider": route[0],
+                        "credential": route[1],
+                        "tier": tier_of(row.status),
+                        "next_poll_at": now,
+                        "attempts": 0,
+                        "last_error": None,
+                    }
+                connection.execute(
+                    update(polls).where(*self._key(_tracker(row))).values(updated_at=now, **values)
+                )
+        return changed
 
     def _enrol(self, *, now: datetime, limit: int) -> int:
         tracked = select(polls.c.tracking_number).where(

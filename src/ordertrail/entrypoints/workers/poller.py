@@ -72,7 +72,12 @@ def polling_config_of(app: Ordertrail, *, path: str | None = None) -> PollingCon
 
 
 def poll_store(app: Ordertrail, config: PollingConfig) -> SqlPollStateStore:
-    return SqlPollStateStore(app.engine, route=config.route, carriers=config.carriers())
+    return SqlPollStateStore(
+        app.engine,
+        route=config.route,
+        carriers=config.carriers(),
+        credentials=tuple((c.provider, c.name) for c in config.credentials),
+    )
 
 
 def build_poller(
