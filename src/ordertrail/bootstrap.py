@@ -18,10 +18,12 @@ from sqlalchemy import Engine, text
 
 from ordertrail.adapters.alerting.settings import AlertingSettings
 from ordertrail.adapters.alerting.wiring import make_monitoring
+from ordertrail.adapters.audit_signing import CheckpointSigner
 from ordertrail.adapters.brokers import DEFAULT_BROKER_URL, BrokerContext, make_broker
 from ordertrail.adapters.carriers.mapping_tables import load_tables
 from ordertrail.adapters.carriers.tracking_app import CarrierTracking
 from ordertrail.adapters.clock import SystemClock, new_uuid
+from ordertrail.adapters.db.audit_store import SqlAuditStore
 from ordertrail.adapters.db.dead_letter_store import SqlDeadLetterStore
 from ordertrail.adapters.db.engine import make_engine, sqlite_url
 from ordertrail.adapters.db.event_log import SqlEventLog
@@ -118,6 +120,8 @@ ENVIRONMENT: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("carrier_polling", "ORDERTRAIL_CARRIER_POLLING", str),
     ("sync_drop_root", "ORDERTRAIL_SYNC_DROP_ROOT", str),
     ("sync_poll_s", "ORDERTRAIL_SYNC_POLL_S", float),
+    ("audit_signing_key", "ORDERTRAIL_AUDIT_SIGNING_KEY", str),
+    ("audit_checkpoint_s", "ORDERTRAIL_AUDIT_CHECKPOINT_S", float),
 )
 
 
@@ -154,6 +158,10 @@ class Settings:
     # the scheduler looks for due batch sources this often.
     sync_drop_root: str = "drop"
     sync_poll_s: float = 30.0
+    # Audit checkpoints (docs/security/audit.md): the Ed25519 PEM private key that signs them,
+    # if any, and how often `ordertrail serve` takes one per tenant whose chain moved.
+    audit_signing_key: str | None = None
+    audit_checkpoint_s: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.traces_exporter not in EXPORTERS:
@@ -239,6 +247,17 @@ class Ordertrail:
     def reports(self) -> ReportQueries:
         """The revenue reports' read-only queries (stateless over the engine, built on use)."""
         return SqlReportQueries(self.engine)
+
+    @property
+    def audit(self) -> SqlAuditStore:
+        """The audit chains' committed rows (stateless over the engine, built on use)."""
+        return SqlAuditStore(self.engine)
+
+    @property
+    def audit_signer(self) -> CheckpointSigner | None:
+        """The checkpoint signer of ORDERTRAIL_AUDIT_SIGNING_KEY, or None when none is set."""
+        path = self.settings.audit_signing_key
+        return None if path is None else CheckpointSigner.from_pem_file(path)
 
     @property
     def sources(self) -> SourceStore:
