@@ -45,6 +45,8 @@ class Action(StrEnum):
     REVENUE_TREATMENT_REQUEST = "revenue_treatment:request"
     SOURCES_READ = "sources:read"
     SOURCES_MANAGE = "sources:manage"
+    AUDIT_READ = "audit:read"
+    AUDIT_CHECKPOINT = "audit:checkpoint"
 
 
 R = Role
@@ -110,6 +112,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # and scheduled imports changes where its events come from, so only the admin sets it.
     Action.SOURCES_READ: frozenset({R.ADMIN, R.INTEGRATION}),
     Action.SOURCES_MANAGE: frozenset({R.ADMIN}),
+    # The audit chain proves the books were not altered: those who audit or own them read and
+    # verify it; taking a checkpoint writes to the chain, so only the admin triggers one.
+    Action.AUDIT_READ: frozenset({R.ADMIN, R.AUDITOR, R.CONTROLLER}),
+    Action.AUDIT_CHECKPOINT: frozenset({R.ADMIN}),
 }
 
 
