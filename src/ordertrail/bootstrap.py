@@ -169,6 +169,8 @@ class Settings:
         for name in ("relay_poll_s", "worker_poll_s", "sync_poll_s"):
             if not 0 < getattr(self, name) <= 60:
                 raise ValueError(f"{name} must be between 0 and 60 seconds")
+        if not self.audit_checkpoint_s > 0:
+            raise ValueError("audit_checkpoint_s must be positive")
         if not 1 <= self.worker_batch_size <= CONSUMER_BATCH_SIZE_MAX:
             raise ValueError(f"worker_batch_size must be between 1 and {CONSUMER_BATCH_SIZE_MAX}")
 

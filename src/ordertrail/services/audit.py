@@ -250,6 +250,16 @@ def records_page(
     )
 
 
+def checkpoint_view(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {
+        "seq": checkpoint.seq,
+        "head_hash": checkpoint.head_hash,
+        "created_at": checkpoint.created_at.isoformat(),
+        "signature": checkpoint.signature,
+        "key_id": checkpoint.key_id,
+    }
+
+
 def break_view(found: Break) -> dict[str, Any]:
     return {
         "seq": found.seq,
@@ -287,6 +297,7 @@ __all__ = [
     "Verification",
     "break_view",
     "checkpoint",
+    "checkpoint_view",
     "entry_audit_record",
     "entry_audit_records",
     "records_page",

@@ -6,6 +6,7 @@ import typer
 
 from ordertrail.entrypoints.cli import (
     alerts,
+    audit,
     carriers,
     db,
     dlq,
@@ -52,6 +53,7 @@ app.add_typer(reports.app, name="reports")
 app.add_typer(journal.app, name="journal")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(sources.app, name="sources")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

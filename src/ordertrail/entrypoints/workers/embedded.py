@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from ordertrail.bootstrap import Ordertrail
+from ordertrail.entrypoints.workers.audit import run_checkpoints
 from ordertrail.entrypoints.workers.monitoring import run_monitoring
 from ordertrail.entrypoints.workers.poller import embedded_poller
 from ordertrail.entrypoints.workers.relay import run_relay
@@ -39,6 +40,10 @@ class EmbeddedPipeline:
             asyncio.create_task(run_monitoring(app=self._app, stop=self._stop), name="monitoring"),
             # Batch sources' scheduled imports (docs/operators/sources.md).
             asyncio.create_task(run_sync(app=self._app, stop=self._stop), name="sync"),
+            # Periodic audit checkpoints (docs/security/audit.md).
+            asyncio.create_task(
+                run_checkpoints(app=self._app, stop=self._stop), name="audit-checkpoints"
+            ),
         ]
         # Carrier polling, when the polling file says `embedded = true`.
         poller = embedded_poller(app=self._app, stop=self._stop)
