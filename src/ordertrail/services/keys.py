@@ -26,11 +26,12 @@ class InvalidKeyRequest(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the key's id, tenant and roles."""
+    """Who is calling: the key's id, tenant and roles, and the person owning the key if named."""
 
     key_id: str
     tenant_id: str
     roles: tuple[str, ...]
+    owner: str | None = None
 
     @property
     def actor(self) -> str:
@@ -42,7 +43,13 @@ def _digest(secret: str) -> str:
 
 
 def create_key(
-    *, store: KeyStore, tenant_id: str, roles: list[str], name: str, now: datetime
+    *,
+    store: KeyStore,
+    tenant_id: str,
+    roles: list[str],
+    name: str,
+    now: datetime,
+    owner: str | None = None,
 ) -> tuple[ApiKeyRecord, str]:
     """Create a key and return its record and the token, which is shown this once only."""
     if not TENANT_PATTERN.match(tenant_id):
@@ -65,6 +72,7 @@ def create_key(
         roles=tuple(sorted(set(roles))),
         secret_sha256=_digest(secret),
         created_at=now,
+        owner=(owner or "").strip() or None,
     )
     store.add(key=record)
     return record, f"ot_{key_id}_{secret}"
@@ -83,4 +91,6 @@ def authenticate(*, store: KeyStore, token: str) -> Principal | None:
         return None
     if not hmac.compare_digest(_digest(secret), record.secret_sha256):
         return None
-    return Principal(key_id=record.key_id, tenant_id=record.tenant_id, roles=record.roles)
+    return Principal(
+        key_id=record.key_id, tenant_id=record.tenant_id, roles=record.roles, owner=record.owner
+    )

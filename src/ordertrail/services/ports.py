@@ -198,6 +198,8 @@ class ApiKeyRecord:
     secret_sha256: str
     created_at: datetime
     revoked_at: datetime | None = None
+    # The person the key belongs to: two keys with one owner are one requester to dual approval.
+    owner: str | None = None
 
 
 class KeyStore(Protocol):

@@ -21,6 +21,7 @@ def _record(row: object) -> ApiKeyRecord:
         secret_sha256=mapping["secret_sha256"],
         created_at=mapping["created_at"],
         revoked_at=mapping["revoked_at"],
+        owner=mapping["owner"],
     )
 
 
@@ -39,6 +40,7 @@ class SqlKeyStore:
                     secret_sha256=key.secret_sha256,
                     created_at=key.created_at,
                     revoked_at=key.revoked_at,
+                    owner=key.owner,
                 )
             )
             connection.commit()

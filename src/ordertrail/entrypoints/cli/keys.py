@@ -20,6 +20,10 @@ def keys_create(
     tenant: Annotated[str, typer.Option(help="The tenant the key may see.")],
     role: Annotated[list[str], typer.Option(help=f"A role (repeatable): {ROLE_NAMES}.")],
     name: Annotated[str, typer.Option(help="A label for people reading key lists.")] = "",
+    owner: Annotated[
+        str | None,
+        typer.Option(help="The person the key belongs to (dual approval: one person, one vote)."),
+    ] = None,
     database: DatabaseOption = None,
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
@@ -31,6 +35,7 @@ def keys_create(
             roles=role,
             name=name or f"{tenant} {'+'.join(role)}",
             now=ordertrail.clock.now(),
+            owner=owner,
         )
     except InvalidKeyRequest as error:
         raise fail(str(error), code=2) from None
