@@ -80,6 +80,13 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("GET", "/v1/sources/oms", None, 200),
     ],
     Action.SOURCES_MANAGE: [("PUT", "/v1/sources/oms", lambda: {"mode": "event"}, 200)],
+    Action.AUDIT_READ: [
+        ("GET", "/v1/audit/records", None, 200),
+        ("GET", "/v1/audit/verify", None, 200),
+        # No signing key is configured in the tests: the key endpoint says so.
+        ("GET", "/v1/audit/public-key", None, 404),
+    ],
+    Action.AUDIT_CHECKPOINT: [("POST", "/v1/audit/checkpoints", None, 201)],
     Action.ALERTS_READ: [
         ("GET", "/v1/alerts", None, 200),
         ("GET", "/v1/alerts/rules", None, 200),
