@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from ordertrail.domain.audit import entry_digest, entry_subject
 from ordertrail.domain.controls.gate import (
     Counts,
     LineVerdict,
     fallback_counts,
     releasable,
+    with_returns,
 )
 from ordertrail.domain.controls.holds import Hold
 from ordertrail.domain.controls.rule_language import (
@@ -33,8 +33,10 @@ from ordertrail.domain.controls.rule_language import (
 from ordertrail.domain.controls.rules import Rule, rule_for, whole_days
 from ordertrail.domain.ledger import JournalEntry
 from ordertrail.domain.revenue import ContractState, LineQuantities
+from ordertrail.services.audit import entry_audit_records
 from ordertrail.services.audit_ports import AuditRecord
 from ordertrail.services.controls_ports import ControlsUnitOfWork, Decision, GateOrder
+from ordertrail.services.revenue_ports import RevenueUnitOfWork
 
 ACTOR = "system:recognition-gate"
 
@@ -258,8 +260,48 @@ def run_of(*, tenant_id: str, body: Mapping[str, Any], now: datetime) -> GateRun
     return GateRun(cause=f"{tenant_id}/{body['event_id']}", trigger="milestone", now=now)
 
 
+@dataclass(frozen=True, slots=True)
+class _Marks:
+    reason: str
+    flagged: bool
+    records: tuple[AuditRecord, ...]
+
+
+def _marks(
+    j: _Judged,
+    *,
+    gate: GateOrder,
+    line_id: str,
+    run: GateRun,
+    counts: Counts,
+    sets: tuple[set[str], set[str]],
+) -> _Marks:
+    """Fallback flags for one line: recognized by a fallback, trued up, escalated. Updates the
+    order's sets of fallback and escalated lines; returns the audit records of what changed."""
+    fallback_lines, escalated = sets
+    reason = j.verdict.reason
+    flagged = j.verdict.outcome == "fallback"
+    kinds = []
+    if line_id in fallback_lines and not flagged:
+        reason = f"fallback trued up: {reason}"
+        fallback_lines.discard(line_id)
+        kinds.append("fallback.trued_up")
+    if flagged and line_id not in fallback_lines:
+        fallback_lines.add(line_id)
+        kinds.append("fallback.recognized")
+    if j.escalate and line_id not in escalated:
+        escalated.add(line_id)
+        reason, flagged = f"{reason}; escalated", True
+        kinds.append("fallback.escalated")
+    records = tuple(
+        _record(kind, gate, line_id=line_id, run=run, counts=counts, reason=reason)
+        for kind in kinds
+    )
+    return _Marks(reason=reason, flagged=flagged, records=records)
+
+
 def gate_lines(
-    uow: ControlsUnitOfWork,
+    uow: RevenueUnitOfWork,
     *,
     tenant_id: str,
     body: Mapping[str, Any],
@@ -273,6 +315,7 @@ def gate_lines(
     records. A milestone body updates the stored facts; a re-run body (marked `rerun_of`,
     built by services/recognition_rerun.py) re-judges the stored ones.
     """
+    uow = cast(ControlsUnitOfWork, uow)
     order_id = str(body["order_id"])
     run = run_of(tenant_id=tenant_id, body=body, now=now)
     rerun = RERUN_OF in body
@@ -290,54 +333,25 @@ def gate_lines(
     records: list[AuditRecord] = []
     pending = False
     for line_id, j in judged:
-        counts = j.verdict.counts
-        before = released.get(line_id)
         full = next(q for q in lines if q.line_id == line_id)
+        counts = j.verdict.counts
+        if j.verdict.outcome != "recognized":
+            triggers = tuple(
+                ob.obligation.trigger or ""
+                for ob in state.obligations
+                if ob.obligation.line_id == line_id and ob.active
+            )
+            counts = with_returns(counts, full=Counts.of(_as_dict(full)), triggers=triggers)
+        before = released.get(line_id)
         pending = pending or counts != Counts(
             full.shipped, full.delivered, full.accepted, full.returned
         )
-        reason = j.verdict.reason
-        flagged = j.verdict.outcome == "fallback"
-        if line_id in fallback_lines and not flagged:
-            reason = f"fallback trued up: {reason}"
-            fallback_lines.discard(line_id)
-            records.append(
-                _record(
-                    "fallback.trued_up",
-                    gate,
-                    line_id=line_id,
-                    run=run,
-                    counts=counts,
-                    reason=reason,
-                )
-            )
-        if flagged and line_id not in fallback_lines:
-            fallback_lines.add(line_id)
-            records.append(
-                _record(
-                    "fallback.recognized",
-                    gate,
-                    line_id=line_id,
-                    run=run,
-                    counts=counts,
-                    reason=reason,
-                )
-            )
-        if j.escalate and line_id not in escalated:
-            escalated.add(line_id)
-            reason = f"{reason}; escalated"
-            flagged = True
-            records.append(
-                _record(
-                    "fallback.escalated",
-                    gate,
-                    line_id=line_id,
-                    run=run,
-                    counts=counts,
-                    reason=reason,
-                )
-            )
-        if before is not None and Counts.of(before) == counts and rerun and not flagged:
+        marks = _marks(
+            j, gate=gate, line_id=line_id, run=run, counts=counts, sets=(fallback_lines, escalated)
+        )
+        records.extend(marks.records)
+        reason, flagged = marks.reason, marks.flagged
+        if before is not None and Counts.of(before) == counts and rerun and not marks.records:
             continue  # a re-run that changes nothing for this line says nothing
         changed = True
         released[line_id] = counts.as_dict()
@@ -375,9 +389,16 @@ def gate_lines(
         uow.audit.append(tenant_id=tenant_id, records=records)
     if rerun and not changed:
         return None
-    return tuple(
-        LineQuantities(line_id=line_id, **j.verdict.counts.as_dict()) for line_id, j in judged
-    )
+    return tuple(LineQuantities(line_id=line_id, **released[line_id]) for line_id, _ in judged)
+
+
+def _as_dict(q: LineQuantities) -> dict[str, int]:
+    return {
+        "shipped": q.shipped,
+        "delivered": q.delivered,
+        "accepted": q.accepted,
+        "returned": q.returned,
+    }
 
 
 def _decision_record(d: Decision) -> AuditRecord:
@@ -419,28 +440,20 @@ def _record(
     )
 
 
-def entry_records(
-    *, entries: Sequence[JournalEntry], cause: str | None, now: datetime
-) -> list[AuditRecord]:
-    """One `recognition` or `reversal` audit record per journal entry the consumer posts,
-    carrying the entry's postings digest so verification can compare it with the stored rows."""
-    return [
-        AuditRecord(
-            kind="reversal"
-            if entry.reverses is not None or entry.kind == "return"
-            else "recognition",
-            subject=entry_subject(entry.entry_id),
-            actor="system:revenue",
-            cause=cause,
-            body={
-                "entry_id": entry.entry_id,
-                "entry_kind": entry.kind,
-                "contract_id": entry.contract_id,
-                "obligation_id": entry.obligation_id,
-                "cause_event_id": entry.cause_event_id,
-                "postings_digest": entry_digest(entry),
-            },
-            occurred_at=now,
-        )
-        for entry in entries
-    ]
+def audit_entries(
+    uow: RevenueUnitOfWork,
+    *,
+    tenant_id: str,
+    body: Mapping[str, Any],
+    entries: Sequence[JournalEntry],
+    now: datetime,
+) -> None:
+    """Append one `recognition`/`reversal` record per journal entry the revenue consumer posts,
+    linked to the milestone message behind it (for a re-run, the message it re-applies)."""
+    if not entries:
+        return
+    cause = None
+    if RERUN_OF in body or "event_id" in body:
+        cause = run_of(tenant_id=tenant_id, body=body, now=now).cause
+    records = entry_audit_records(entries, actor="system:revenue", cause=cause, occurred_at=now)
+    cast(ControlsUnitOfWork, uow).audit.append(tenant_id=tenant_id, records=records)

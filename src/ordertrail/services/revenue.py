@@ -40,6 +40,7 @@ from ordertrail.domain.revenue import (
 from ordertrail.domain.revenue.contracts import contract_id_for
 from ordertrail.services.messaging import LANES, ConsumerUnitOfWork, Message
 from ordertrail.services.ports import Clock
+from ordertrail.services.recognition_gate import audit_entries, gate_lines
 from ordertrail.services.revenue_ports import (
     RevenueSettings,
     RevenueUnitOfWork,
@@ -205,6 +206,9 @@ def apply_to(ctx: Context, stored: StoredContract, fact: Fact) -> StoredContract
     ctx.uow.ledger.append(
         tenant_id=ctx.tenant_id, entries=applied.entries, customer_id=customer, recorded_at=ctx.now
     )
+    audit_entries(
+        ctx.uow, tenant_id=ctx.tenant_id, body=ctx.body, entries=applied.entries, now=ctx.now
+    )
     why = Why(decision=applied.decision)
     if isinstance(fact, ModifyContract):
         why = Why(decision=applied.decision, modification=fact, before=full_document_of(stored))
@@ -349,10 +353,17 @@ def on_fulfilment(ctx: Context) -> None:
                     returned=line.get("returned", 0),
                 )
             )
-        if counts:
-            fact = RecordFulfilment(
-                event_id=ctx.event_id, occurred_on=ctx.occurred_on, lines=tuple(counts)
-            )
+        # The recognition gate (holds, rules, fallbacks) decides how many units count now.
+        gated = gate_lines(
+            ctx.uow,
+            tenant_id=ctx.tenant_id,
+            body=ctx.body,
+            state=stored.state,
+            lines=counts,
+            now=ctx.now,
+        )
+        if counts and gated is not None:
+            fact = RecordFulfilment(event_id=ctx.event_id, occurred_on=ctx.occurred_on, lines=gated)
             apply_to(ctx, stored, fact)
 
 

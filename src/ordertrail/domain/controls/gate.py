@@ -84,3 +84,27 @@ def fallback_counts(full: Counts) -> Counts:
         accepted=full.accepted,
         returned=full.returned,
     )
+
+
+RETURNS_BOUND: dict[str, str] = {
+    "shipment": "shipped",
+    "delivery": "delivered",
+    "acceptance": "delivered",
+}
+"""For each transfer trigger, the count a line's returned units may not exceed for the engine to
+take them out of what its obligations transferred."""
+
+
+def with_returns(counts: Counts, *, full: Counts, triggers: tuple[str, ...]) -> Counts:
+    """A blocked line's counts with its returns let through: a hold stops recognition, never a
+    reversal, so returned units pass up to what the held counts transferred for every trigger
+    on the line (the engine refuses returns of units its obligations never took)."""
+    bounds = [getattr(counts, RETURNS_BOUND[t]) for t in triggers if t in RETURNS_BOUND]
+    if not bounds:
+        return counts
+    return Counts(
+        shipped=counts.shipped,
+        delivered=counts.delivered,
+        accepted=counts.accepted,
+        returned=max(counts.returned, min(full.returned, *bounds)),
+    )
