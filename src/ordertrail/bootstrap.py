@@ -51,6 +51,8 @@ from ordertrail.services import ingest as ingest_service
 from ordertrail.services import quarantine as quarantine_service
 from ordertrail.services import replay as replay_service
 from ordertrail.services import sources as sources_service
+from ordertrail.services.access import Role
+from ordertrail.services.approvals import Approvals, ExecutorRegistry
 from ordertrail.services.consumer import BATCH_SIZE_MAX as CONSUMER_BATCH_SIZE_MAX
 from ordertrail.services.consumer import HandlerRegistry
 from ordertrail.services.keys import Principal
@@ -66,6 +68,7 @@ from ordertrail.services.messaging import (
 )
 from ordertrail.services.milestone_log import MilestoneLogHandler
 from ordertrail.services.monitoring import Monitoring
+from ordertrail.services.overrides import check_treatment_payload, treatment_executor
 from ordertrail.services.ports import (
     Clock,
     EventLog,
@@ -223,6 +226,18 @@ class Pipeline:
     retry: RetryPolicy
 
 
+def default_approval_kinds() -> ExecutorRegistry:
+    """Every override kind a request may name, with the role its approver must hold."""
+    kinds = ExecutorRegistry()
+    kinds.register_executor(
+        "modification.treatment",
+        Role.CONTROLLER,
+        treatment_executor,
+        check=check_treatment_payload,
+    )
+    return kinds
+
+
 @dataclass(slots=True)
 class Ordertrail:
     """The wired application that entry points use."""
@@ -244,6 +259,15 @@ class Ordertrail:
     metrics: Metrics = field(default_factory=Metrics)
     # Carrier webhooks and scans (None only for an Ordertrail wired by hand without tracking).
     tracking: CarrierTracking | None = None
+    # The dual-approval kinds: each one's approver role and executor (docs/revenue/approvals.md).
+    approval_kinds: ExecutorRegistry = field(default_factory=default_approval_kinds)
+
+    @property
+    def approvals(self) -> Approvals:
+        """Dual approval's use cases over this app's units of work and kinds."""
+        return Approvals(
+            uow_factory=self.uow_factory, registry=self.approval_kinds, new_id=self.new_id
+        )
 
     @property
     def reports(self) -> ReportQueries:

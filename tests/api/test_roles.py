@@ -160,6 +160,24 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
             404,
         )
     ],
+    Action.APPROVALS_READ: [
+        ("GET", "/v1/approvals", None, 200),
+        ("GET", "/v1/approvals/kinds", None, 200),
+        ("GET", "/v1/approvals/req-unknown", None, 404),
+    ],
+    # An unknown kind: refused after the role check, so nothing is stored by the walk.
+    Action.APPROVALS_REQUEST: [
+        (
+            "POST",
+            "/v1/approvals",
+            lambda: {"kind": "no.such.kind", "subject": "order:SO-1", "reason": "r"},
+            422,
+        )
+    ],
+    Action.APPROVALS_DECIDE: [
+        ("POST", "/v1/approvals/req-unknown/approve", None, 404),
+        ("POST", "/v1/approvals/req-unknown/reject", None, 404),
+    ],
     Action.CARRIERS_MANAGE: [
         ("PUT", "/v1/carriers/ups/secret", lambda: {"secret": "credential"}, 200),
         ("DELETE", "/v1/carriers/fedex/secret", None, 404),
@@ -219,6 +237,12 @@ def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
             "POST",
             "/v1/revenue/contracts/ctr-x/modifications/2/treatment",
         ),
+        ("GET", "/v1/approvals/{request_id}"): ("GET", "/v1/approvals/req-unknown"),
+        ("POST", "/v1/approvals/{request_id}/approve"): (
+            "POST",
+            "/v1/approvals/req-unknown/approve",
+        ),
+        ("POST", "/v1/approvals/{request_id}/reject"): ("POST", "/v1/approvals/req-unknown/reject"),
         ("PUT", "/v1/carriers/{provider}/secret"): ("PUT", "/v1/carriers/ups/secret"),
         ("DELETE", "/v1/carriers/{provider}/secret"): ("DELETE", "/v1/carriers/fedex/secret"),
     }

@@ -45,6 +45,9 @@ class Action(StrEnum):
     REVENUE_TREATMENT_REQUEST = "revenue_treatment:request"
     SOURCES_READ = "sources:read"
     SOURCES_MANAGE = "sources:manage"
+    APPROVALS_READ = "approvals:read"
+    APPROVALS_REQUEST = "approvals:request"
+    APPROVALS_DECIDE = "approvals:decide"
     AUDIT_READ = "audit:read"
     AUDIT_CHECKPOINT = "audit:checkpoint"
 
@@ -108,6 +111,12 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # Overriding the modification rules is a policy judgement; its dual approval comes with the
     # controls (issue 5). Until then the people who own the policy may request it.
     Action.REVENUE_TREATMENT_REQUEST: frozenset({R.ADMIN, R.CONTROLLER, R.REVENUE_ACCOUNTANT}),
+    # Dual approval (issue 5): the people who keep and approve the books request overrides and
+    # decide them; approving a kind further needs that kind's role (services/approvals.py), and
+    # never the requester's own key or person. Auditors read every request and decision.
+    Action.APPROVALS_READ: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}),
+    Action.APPROVALS_REQUEST: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER}),
+    Action.APPROVALS_DECIDE: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER}),
     # How a source synchronises: its integration may read it; switching a source between pushing
     # and scheduled imports changes where its events come from, so only the admin sets it.
     Action.SOURCES_READ: frozenset({R.ADMIN, R.INTEGRATION}),

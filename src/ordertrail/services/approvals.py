@@ -287,8 +287,13 @@ def approve(
     if entry.required_role not in approver_roles:
         raise ApprovalRoleMissing(f"approving {request.kind} needs the role {entry.required_role}")
     try:
+        # The request's id rides along so an executor can link what it did to the approval.
         result = entry.executor(
-            uow=uow, tenant_id=tenant_id, payload=request.payload, actor=approver.actor, now=now
+            uow=uow,
+            tenant_id=tenant_id,
+            payload={**request.payload, "request_id": request.request_id},
+            actor=approver.actor,
+            now=now,
         )
     except Exception as error:  # Any refusal fails the request: see the module doc.
         raise ApprovalFailed(

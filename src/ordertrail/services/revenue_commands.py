@@ -102,69 +102,90 @@ def change_treatment(
     Only the latest version can be re-treated, and only while nothing has moved the contract
     since (checked by applying the modification again to the contract as it stood before and
     comparing). The modification's entries are reversed and the new treatment's posted, each
-    under a cause id naming the request, so the journal shows both and ids stay unique. The
-    dual approval such a request needs arrives with the controls (issue 5).
+    under a cause id naming the request, so the journal shows both and ids stay unique. Over
+    the API the change is an approval request (`modification.treatment`), applied by
+    `apply_treatment_change` once another person approves (services/overrides.py).
     """
     with uow_factory() as uow:
-        ctx = context_for(uow=uow, tenant_id=tenant_id, body={"event_id": ""}, now=now)
-        stored = uow.revenue.load(tenant_id=tenant_id, contract_id=contract_id)
-        if stored is None:
-            raise ContractNotFound(contract_id)
-        records = uow.revenue.versions(tenant_id=tenant_id, contract_id=contract_id)
-        record = next((r for r in records if r.version.version == version), None)
-        latest = stored.state.versions[-1].version
-        if record is None or record.modification is None or record.before is None:
-            raise TreatmentNotChangeable(f"version {version} of {contract_id} is no modification")
-        if version != latest:
-            raise TreatmentNotChangeable(
-                f"only the latest version ({latest}) of {contract_id} can be re-treated"
-            )
-        before = contract_from_document(record.before)
-        again = apply_fact(
-            state=before.state,
-            fact=record.modification,
-            calendar=ctx.calendar,
-            catalogs=ctx.catalogs,
-        )
-        if again.state != stored.state:
-            raise TreatmentNotChangeable(f"{contract_id} moved since version {version}")
-        mod = record.modification
-        cause = f"{mod.event_id}#treatment:v{latest + 1}"
-        reversals = [
-            reverse_entry(
-                entry, cause_event_id=cause, occurred_on=mod.occurred_on, calendar=ctx.calendar
-            )
-            for entry in uow.ledger.entries(tenant_id=tenant_id, contract_id=contract_id)
-            if entry.cause_event_id == mod.event_id
-        ]
-        # Numbered after every version so far: the re-treated one stays in the history.
-        base = replace(before.state, versions=stored.state.versions)
-        retreated = replace(mod, event_id=cause, requested_treatment=treatment, reason=reason)
-        applied = apply_fact(
-            state=base, fact=retreated, calendar=ctx.calendar, catalogs=ctx.catalogs
-        )
-        customer = stored.state.terms.customer_id
-        uow.ledger.append(
+        saved = apply_treatment_change(
+            uow=uow,
             tenant_id=tenant_id,
-            entries=(*reversals, *applied.entries),
-            customer_id=customer,
-            recorded_at=now,
-        )
-        _cancel_split(ctx, stored)
-        if applied.new_contract is not None:
-            new = StoredContract(
-                state=applied.new_contract, orders=stored.orders, status="open", row_version=0
-            )
-            save_contract(ctx, new, applied.new_contract, expected=None)
-        saved = save_contract(
-            ctx,
-            stored,
-            applied.state,
-            expected=stored.row_version,
-            why=Why(decision=applied.decision, modification=retreated, before=record.before),
+            contract_id=contract_id,
+            version=version,
+            treatment=treatment,
+            reason=reason,
+            now=now,
         )
         uow.commit()
     return saved
+
+
+def apply_treatment_change(
+    *,
+    uow: RevenueUnitOfWork,
+    tenant_id: str,
+    contract_id: str,
+    version: int,
+    treatment: Treatment,
+    reason: str,
+    now: datetime,
+) -> StoredContract:
+    """`change_treatment` in the caller's transaction (an approval's executor); no commit."""
+    ctx = context_for(uow=uow, tenant_id=tenant_id, body={"event_id": ""}, now=now)
+    stored = uow.revenue.load(tenant_id=tenant_id, contract_id=contract_id)
+    if stored is None:
+        raise ContractNotFound(contract_id)
+    records = uow.revenue.versions(tenant_id=tenant_id, contract_id=contract_id)
+    record = next((r for r in records if r.version.version == version), None)
+    latest = stored.state.versions[-1].version
+    if record is None or record.modification is None or record.before is None:
+        raise TreatmentNotChangeable(f"version {version} of {contract_id} is no modification")
+    if version != latest:
+        raise TreatmentNotChangeable(
+            f"only the latest version ({latest}) of {contract_id} can be re-treated"
+        )
+    before = contract_from_document(record.before)
+    again = apply_fact(
+        state=before.state,
+        fact=record.modification,
+        calendar=ctx.calendar,
+        catalogs=ctx.catalogs,
+    )
+    if again.state != stored.state:
+        raise TreatmentNotChangeable(f"{contract_id} moved since version {version}")
+    mod = record.modification
+    cause = f"{mod.event_id}#treatment:v{latest + 1}"
+    reversals = [
+        reverse_entry(
+            entry, cause_event_id=cause, occurred_on=mod.occurred_on, calendar=ctx.calendar
+        )
+        for entry in uow.ledger.entries(tenant_id=tenant_id, contract_id=contract_id)
+        if entry.cause_event_id == mod.event_id
+    ]
+    # Numbered after every version so far: the re-treated one stays in the history.
+    base = replace(before.state, versions=stored.state.versions)
+    retreated = replace(mod, event_id=cause, requested_treatment=treatment, reason=reason)
+    applied = apply_fact(state=base, fact=retreated, calendar=ctx.calendar, catalogs=ctx.catalogs)
+    customer = stored.state.terms.customer_id
+    uow.ledger.append(
+        tenant_id=tenant_id,
+        entries=(*reversals, *applied.entries),
+        customer_id=customer,
+        recorded_at=now,
+    )
+    _cancel_split(ctx, stored)
+    if applied.new_contract is not None:
+        new = StoredContract(
+            state=applied.new_contract, orders=stored.orders, status="open", row_version=0
+        )
+        save_contract(ctx, new, applied.new_contract, expected=None)
+    return save_contract(
+        ctx,
+        stored,
+        applied.state,
+        expected=stored.row_version,
+        why=Why(decision=applied.decision, modification=retreated, before=record.before),
+    )
 
 
 class ContractNotFound(LookupError):

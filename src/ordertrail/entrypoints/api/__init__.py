@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from ordertrail import __version__
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.api import (
+    routes_approvals,
     routes_audit,
     routes_carriers,
     routes_catalog,
@@ -81,6 +82,7 @@ def create_app(ordertrail: Ordertrail, *, embedded_workers: bool = False) -> Fas
     app.include_router(routes_ledger.router)
     app.include_router(routes_sources.router)
     app.include_router(routes_audit.router)
+    app.include_router(routes_approvals.router)
     app.add_middleware(BodySizeLimit, max_bytes=ordertrail.settings.request_body_max_bytes)
     # Outermost, so the time and status of every answer count, the body limit's 413 included.
     app.add_middleware(RequestMetrics, metrics=ordertrail.metrics)

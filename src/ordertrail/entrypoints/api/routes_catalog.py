@@ -18,16 +18,19 @@ from pydantic import BaseModel, Field
 from ordertrail.domain.revenue import SspRow, TemplateVersion
 from ordertrail.entrypoints.api.auth import container, require
 from ordertrail.entrypoints.api.errors import ApiError
+from ordertrail.entrypoints.api.routes_approvals import document as approval_document
 from ordertrail.entrypoints.api.routes_revenue import REFUSALS, refusal_code
 from ordertrail.services import catalog
 from ordertrail.services.access import Action
+from ordertrail.services.approval_ports import ApprovalRequest
+from ordertrail.services.approvals import Party
 from ordertrail.services.keys import Principal
+from ordertrail.services.overrides import request_treatment_change
 from ordertrail.services.revenue_codec import to_plain
 from ordertrail.services.revenue_commands import (
     ContractNotFound,
     ObligationNotFound,
     TreatmentNotChangeable,
-    change_treatment,
     record_progress,
     satisfy_obligation,
 )
@@ -230,27 +233,32 @@ class TreatmentBody(BaseModel):
 
 @router.post(
     "/contracts/{contract_id}/modifications/{version}/treatment",
-    summary="Request another treatment for a contract's latest modification (recorded)",
+    status_code=202,
+    summary="Request another treatment for a contract's latest modification (dual approval)",
 )
 async def post_treatment(
     request: Request, contract_id: str, version: int, principal: Requester, body: TreatmentBody
 ) -> Any:
-    stored = await _run(
-        lambda: change_treatment(
-            uow_factory=uow_factory(request),
-            tenant_id=principal.tenant_id,
-            contract_id=contract_id,
-            version=version,
-            treatment=body.treatment,
-            reason=f"{body.reason} (requested by {principal.actor})",
-            now=container(request).clock.now(),
-        )
-    )
-    latest = stored.state.versions[-1]
-    return {
-        "contract_id": contract_id,
-        "version": latest.version,
-        "treatment": latest.treatment,
-        "reason": latest.reason,
-        "related_contract_id": latest.related_contract_id,
-    }
+    """Store a `modification.treatment` approval request; it is applied only when a different
+    person with the controller role approves it (POST /v1/approvals/{id}/approve)."""
+    app = container(request)
+
+    def work() -> ApprovalRequest:
+        with app.uow_factory() as uow:
+            created = request_treatment_change(
+                uow=uow,
+                registry=app.approval_kinds,
+                tenant_id=principal.tenant_id,
+                contract_id=contract_id,
+                version=version,
+                treatment=body.treatment,
+                reason=body.reason,
+                requester=Party.of(principal),
+                now=app.clock.now(),
+                request_id=app.new_id(),
+            )
+            uow.commit()
+        return created
+
+    created = await _run(work)
+    return approval_document(created)

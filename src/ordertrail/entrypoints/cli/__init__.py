@@ -6,6 +6,7 @@ import typer
 
 from ordertrail.entrypoints.cli import (
     alerts,
+    approvals,
     audit,
     carriers,
     db,
@@ -54,6 +55,7 @@ app.add_typer(journal.app, name="journal")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(sources.app, name="sources")
 app.add_typer(audit.app, name="audit")
+app.add_typer(approvals.app, name="approvals")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from ordertrail.bootstrap import Ordertrail
+from ordertrail.entrypoints.workers.approvals import run_expiry
 from ordertrail.entrypoints.workers.audit import run_checkpoints
 from ordertrail.entrypoints.workers.monitoring import run_monitoring
 from ordertrail.entrypoints.workers.poller import embedded_poller
@@ -44,6 +45,8 @@ class EmbeddedPipeline:
             asyncio.create_task(
                 run_checkpoints(app=self._app, stop=self._stop), name="audit-checkpoints"
             ),
+            # Dual-approval requests past their expiry (docs/revenue/approvals.md).
+            asyncio.create_task(run_expiry(app=self._app, stop=self._stop), name="approvals"),
         ]
         # Carrier polling, when the polling file says `embedded = true`.
         poller = embedded_poller(app=self._app, stop=self._stop)
