@@ -54,6 +54,9 @@ from ordertrail.services import sources as sources_service
 from ordertrail.services.access import Role
 from ordertrail.services.approvals import Approvals, ExecutorRegistry
 from ordertrail.services.consumer import BATCH_SIZE_MAX as CONSUMER_BATCH_SIZE_MAX
+from ordertrail.services.controls import HOLD_RELEASE, Controls
+from ordertrail.services.holds import check_release_payload, release_hold_executor
+from ordertrail.services.rules import RULE_CHANGE, check_rule_change_payload, rule_change_executor
 from ordertrail.services.consumer import HandlerRegistry
 from ordertrail.services.keys import Principal
 from ordertrail.services.messaging import (
@@ -235,6 +238,12 @@ def default_approval_kinds() -> ExecutorRegistry:
         treatment_executor,
         check=check_treatment_payload,
     )
+    kinds.register_executor(
+        HOLD_RELEASE, Role.CONTROLLER, release_hold_executor, check=check_release_payload
+    )
+    kinds.register_executor(
+        RULE_CHANGE, Role.CONTROLLER, rule_change_executor, check=check_rule_change_payload
+    )
     return kinds
 
 
@@ -266,6 +275,13 @@ class Ordertrail:
     def approvals(self) -> Approvals:
         """Dual approval's use cases over this app's units of work and kinds."""
         return Approvals(
+            uow_factory=self.uow_factory, registry=self.approval_kinds, new_id=self.new_id
+        )
+
+    @property
+    def controls(self) -> Controls:
+        """Holds, decisions and recognition rules over this app's units of work."""
+        return Controls(
             uow_factory=self.uow_factory, registry=self.approval_kinds, new_id=self.new_id
         )
 

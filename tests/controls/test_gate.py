@@ -27,7 +27,7 @@ def _hold(books: Controls, **scope: str) -> str:
             source="manual",
             actor="key:ops",
             now=NOW,
-            **scope,  # type: ignore[arg-type]
+            **scope,
         )
         uow.commit()
     return hold.hold_id

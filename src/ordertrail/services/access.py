@@ -50,6 +50,11 @@ class Action(StrEnum):
     APPROVALS_DECIDE = "approvals:decide"
     AUDIT_READ = "audit:read"
     AUDIT_CHECKPOINT = "audit:checkpoint"
+    HOLDS_READ = "holds:read"
+    HOLDS_PLACE = "holds:place"
+    HOLDS_RELEASE = "holds:release"
+    RULES_READ = "rules:read"
+    RULES_PROPOSE = "rules:propose"
 
 
 R = Role
@@ -125,6 +130,17 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # verify it; taking a checkpoint writes to the chain, so only the admin triggers one.
     Action.AUDIT_READ: frozenset({R.ADMIN, R.AUDITOR, R.CONTROLLER}),
     Action.AUDIT_CHECKPOINT: frozenset({R.ADMIN}),
+    # Holds stop revenue (issue 5): the books' keepers and auditors see them; accountants and
+    # controllers place them, and integrations too (a billing system's credit hold); releasing
+    # lets revenue through, so only the controller (or admin) does it, and a hold whose reason
+    # needs dual approval is released by an approved hold.release request instead.
+    Action.HOLDS_READ: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}),
+    Action.HOLDS_PLACE: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.INTEGRATION}),
+    Action.HOLDS_RELEASE: frozenset({R.ADMIN, R.CONTROLLER}),
+    # Recognition rules and the decisions they made: read by those who keep and audit the books;
+    # a rule change is proposed by an accountant or controller and approved by another person.
+    Action.RULES_READ: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}),
+    Action.RULES_PROPOSE: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER}),
 }
 
 

@@ -37,6 +37,7 @@ def propose_rule(
     reason: str,
     requester: Party,
     now: datetime,
+    request_id: str | None = None,
 ) -> tuple[StoredRule, ApprovalRequest]:
     """Store a new version of a rule as proposed and request its approval; the caller commits.
 
@@ -56,6 +57,7 @@ def propose_rule(
         reason=reason,
         requester=requester,
         now=now,
+        request_id=request_id,
     )
     stored = StoredRule(
         rule=rule,

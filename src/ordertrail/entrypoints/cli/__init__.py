@@ -12,12 +12,14 @@ from ordertrail.entrypoints.cli import (
     db,
     dlq,
     docs,
+    holds,
     journal,
     keys,
     ledger,
     quarantine,
     reports,
     revenue,
+    rules,
     sources,
 )
 from ordertrail.entrypoints.cli.close import close
@@ -56,6 +58,8 @@ app.add_typer(ledger.app, name="ledger")
 app.add_typer(sources.app, name="sources")
 app.add_typer(audit.app, name="audit")
 app.add_typer(approvals.app, name="approvals")
+app.add_typer(holds.app, name="holds")
+app.add_typer(rules.app, name="rules")
 
 
 def main() -> None:
