@@ -109,10 +109,13 @@ def test_refusals_carry_their_codes(app: Ordertrail, client: TestClient) -> None
         json={"rule": {"rule_id": "r", "criterion": "line.__class__"}, "reason": "try"},
         headers=controller,
     )
-    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_rule")
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_recognition_rule")
     assert "underscore" in bad.json()["error"]["message"]
     unknown = client.get("/v1/rules/nope", headers=controller)
-    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "rule_not_found")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (
+        404,
+        "recognition_rule_not_found",
+    )
     viewer = client.get("/v1/holds", headers=key(app, "viewer"))
     assert viewer.status_code == 403
 

@@ -46,8 +46,8 @@ REFUSALS: tuple[tuple[type[Exception], int, str], ...] = (
     (HoldAlreadyReleased, 409, "hold_already_released"),
     (HoldNeedsApproval, 409, "hold_needs_approval"),
     (InvalidHold, 422, "invalid_hold"),
-    (InvalidRule, 422, "invalid_rule"),
-    (RuleNotFound, 404, "rule_not_found"),
+    (InvalidRule, 422, "invalid_recognition_rule"),
+    (RuleNotFound, 404, "recognition_rule_not_found"),
 )
 
 
@@ -243,7 +243,7 @@ async def get_rule(request: Request, principal: RuleReader, rule_id: str) -> Any
     app = container(request)
     found = await _run(lambda: app.controls.rules(tenant_id=principal.tenant_id, rule_id=rule_id))
     if not found:
-        raise ApiError(404, "rule_not_found", f"no rule {rule_id} for your tenant")
+        raise ApiError(404, "recognition_rule_not_found", f"no rule {rule_id} for your tenant")
     return {"items": [rule_document(r) for r in found]}
 
 
