@@ -305,12 +305,12 @@ milestone_log = Table(
 )
 
 APPEND_ONLY_TABLES = ("events", "transitions", "dead_letter_replays")
+from ordertrail.adapters.db import tables_approvals as _tables_approvals  # noqa: E402, F401
+from ordertrail.adapters.db import tables_audit as _tables_audit  # noqa: E402, F401
 from ordertrail.adapters.db import tables_carriers as _tables_carriers  # noqa: E402, F401
+from ordertrail.adapters.db import tables_controls as _tables_controls  # noqa: E402, F401
 from ordertrail.adapters.db import tables_monitoring as _tables_monitoring  # noqa: E402, F401
 from ordertrail.adapters.db import tables_polling as _tables_polling  # noqa: E402, F401
 from ordertrail.adapters.db import tables_reports as _tables_reports  # noqa: E402, F401
 from ordertrail.adapters.db import tables_revenue as _tables_revenue  # noqa: E402, F401
 from ordertrail.adapters.db import tables_sources as _tables_sources  # noqa: E402, F401
-from ordertrail.adapters.db import tables_audit as _tables_audit  # noqa: E402, F401
-from ordertrail.adapters.db import tables_approvals as _tables_approvals  # noqa: E402, F401
-from ordertrail.adapters.db import tables_controls as _tables_controls  # noqa: E402, F401
