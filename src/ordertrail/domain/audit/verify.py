@@ -324,8 +324,11 @@ class ChainVerifier:
                     "records were deleted",
                 )
             elif checkpoint.seq not in self._vouched:
+                # A checkpoint's own record is appended right after the head it fixes, so the
+                # record at seq + 1 is where the chain should vouch for it.
                 self._break(
-                    checkpoint.seq,
+                    checkpoint.seq + 1,
                     Problem.CHECKPOINT_MISMATCH,
-                    f"no chain record vouches for the checkpoint of seq {checkpoint.seq}",
+                    f"no chain record vouches for the checkpoint of seq {checkpoint.seq} "
+                    f"(seq {checkpoint.seq + 1} should)",
                 )
