@@ -114,8 +114,22 @@ def test_the_demo_sends_a_sample_through_revenue_closes_the_month_and_shows_its_
     assert f"Revenue, {period} (closed)" in result.output
     assert "Revenue waterfall from" in result.output
     assert "revenue messages failed" not in result.output
+    # The controls: a hold, a dispute and an approved override, each on its own sampled order.
+    assert "Revenue controls" in result.output
+    assert re.search(r"hold\s+│ SO-\d+\s+│ missing_pod hold placed, then released", result.output)
+    assert re.search(r"dispute\s+│ SO-\d+\s+│ dispute D-DEMO-1 opened", result.output)
+    override = re.search(
+        r"override\s+│ SO-\d+\s+│ hold\.release request (\w+) by key:\w+ \(ana\); "
+        r"self-approval refused \(self_approval\); approved by key:\w+ \(carl\)",
+        result.output,
+    )
+    assert override is not None, result.output
     app = bootstrap(settings=Settings(database_url=sqlite_url(database)))
     try:
+        request = app.approvals.get(tenant_id="demo", request_id=override.group(1))
+        assert request.status == "approved"
+        assert (request.requester_owner, request.decided_by_owner) == ("ana", "carl")
+        assert not app.controls.holds(tenant_id="demo", order_id=None, open_only=True)
         queries = app.reports
         tb = reports.trial_balance(queries=queries, tenant_id="demo", period=None, as_of=period)
         assert tb.body["lines"], "the sample posted nothing"
