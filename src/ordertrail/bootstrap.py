@@ -54,10 +54,9 @@ from ordertrail.services import sources as sources_service
 from ordertrail.services.access import Role
 from ordertrail.services.approvals import Approvals, ExecutorRegistry
 from ordertrail.services.consumer import BATCH_SIZE_MAX as CONSUMER_BATCH_SIZE_MAX
+from ordertrail.services.consumer import HandlerRegistry
 from ordertrail.services.controls import HOLD_RELEASE, Controls
 from ordertrail.services.holds import check_release_payload, release_hold_executor
-from ordertrail.services.rules import RULE_CHANGE, check_rule_change_payload, rule_change_executor
-from ordertrail.services.consumer import HandlerRegistry
 from ordertrail.services.keys import Principal
 from ordertrail.services.messaging import (
     Broker,
@@ -71,7 +70,16 @@ from ordertrail.services.messaging import (
 )
 from ordertrail.services.milestone_log import MilestoneLogHandler
 from ordertrail.services.monitoring import Monitoring
-from ordertrail.services.overrides import check_treatment_payload, treatment_executor
+from ordertrail.services.overrides import (
+    DEFER_KIND,
+    RECOGNIZE_NOW_KIND,
+    check_defer_payload,
+    check_recognize_now_payload,
+    check_treatment_payload,
+    defer_executor,
+    recognize_now_executor,
+    treatment_executor,
+)
 from ordertrail.services.ports import (
     Clock,
     EventLog,
@@ -85,6 +93,7 @@ from ordertrail.services.replay import ReplayResult
 from ordertrail.services.report_ports import ReportQueries
 from ordertrail.services.results import IngestResult
 from ordertrail.services.revenue import RevenueHandler
+from ordertrail.services.rules import RULE_CHANGE, check_rule_change_payload, rule_change_executor
 from ordertrail.services.sources import SourceRun, SourceStore
 from ordertrail.services.tracking_handler import TrackingHandler
 
@@ -238,6 +247,13 @@ def default_approval_kinds() -> ExecutorRegistry:
         treatment_executor,
         check=check_treatment_payload,
     )
+    kinds.register_executor(
+        RECOGNIZE_NOW_KIND,
+        Role.CONTROLLER,
+        recognize_now_executor,
+        check=check_recognize_now_payload,
+    )
+    kinds.register_executor(DEFER_KIND, Role.CONTROLLER, defer_executor, check=check_defer_payload)
     kinds.register_executor(
         HOLD_RELEASE, Role.CONTROLLER, release_hold_executor, check=check_release_payload
     )

@@ -51,6 +51,12 @@ AUTHENTICATED_ROUTES = [
     ("GET", "/v1/sources", "/v1/sources"),
     ("GET", "/v1/sources/{source}", "/v1/sources/oms"),
     ("PUT", "/v1/sources/{source}", "/v1/sources/oms"),
+    ("GET", "/v1/approvals", "/v1/approvals"),
+    ("POST", "/v1/approvals", "/v1/approvals"),
+    ("GET", "/v1/approvals/kinds", "/v1/approvals/kinds"),
+    ("GET", "/v1/approvals/{request_id}", "/v1/approvals/req-1"),
+    ("POST", "/v1/approvals/{request_id}/approve", "/v1/approvals/req-1/approve"),
+    ("POST", "/v1/approvals/{request_id}/reject", "/v1/approvals/req-1/reject"),
 ]
 AUTHENTICATED_REQUESTS = [(method, path) for method, _, path in AUTHENTICATED_ROUTES]
 PUBLIC_PATHS = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
