@@ -57,6 +57,19 @@ AUTHENTICATED_ROUTES = [
     ("GET", "/v1/approvals/{request_id}", "/v1/approvals/req-1"),
     ("POST", "/v1/approvals/{request_id}/approve", "/v1/approvals/req-1/approve"),
     ("POST", "/v1/approvals/{request_id}/reject", "/v1/approvals/req-1/reject"),
+    ("POST", "/v1/holds", "/v1/holds"),
+    ("GET", "/v1/holds", "/v1/holds"),
+    ("POST", "/v1/holds/{hold_id}/release", "/v1/holds/hold-1/release"),
+    ("GET", "/v1/reports/hold-aging", "/v1/reports/hold-aging"),
+    ("GET", "/v1/reports/fallbacks", "/v1/reports/fallbacks"),
+    ("GET", "/v1/rules", "/v1/rules"),
+    ("POST", "/v1/rules", "/v1/rules"),
+    ("GET", "/v1/rules/{rule_id}", "/v1/rules/r-1"),
+    (
+        "GET",
+        "/v1/obligations/{contract_id}/{obligation_id}/decisions",
+        "/v1/obligations/ctr-1/1/unit/decisions",
+    ),
 ]
 AUTHENTICATED_REQUESTS = [(method, path) for method, _, path in AUTHENTICATED_ROUTES]
 PUBLIC_PATHS = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

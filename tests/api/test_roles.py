@@ -69,6 +69,26 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("GET", "/v1/reports/deferred-rollforward", None, 200),
         ("GET", "/v1/reports/rpo", None, 200),
         ("GET", "/v1/reports/trial-balance", None, 200),
+        ("GET", "/v1/reports/hold-aging", None, 200),
+        ("GET", "/v1/reports/fallbacks", None, 200),
+    ],
+    Action.HOLDS_READ: [("GET", "/v1/holds", None, 200)],
+    Action.HOLDS_PLACE: [
+        ("POST", "/v1/holds", lambda: {"order_id": "SO-1", "reason_code": "credit"}, 201)
+    ],
+    Action.HOLDS_RELEASE: [("POST", "/v1/holds/hold-unknown/release", None, 404)],
+    Action.RULES_READ: [
+        ("GET", "/v1/rules", None, 200),
+        ("GET", "/v1/rules/r-unknown", None, 404),
+        ("GET", "/v1/obligations/ctr-SO-1/1/unit/decisions", None, 200),
+    ],
+    Action.RULES_PROPOSE: [
+        (
+            "POST",
+            "/v1/rules",
+            lambda: {"rule": {"rule_id": "r", "criterion": "true"}, "reason": "walk"},
+            202,
+        )
     ],
     Action.JOURNAL_READ: [
         ("GET", "/v1/journal", None, 200),
@@ -238,6 +258,12 @@ def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
             "/v1/revenue/contracts/ctr-x/modifications/2/treatment",
         ),
         ("GET", "/v1/approvals/{request_id}"): ("GET", "/v1/approvals/req-unknown"),
+        ("POST", "/v1/holds/{hold_id}/release"): ("POST", "/v1/holds/hold-unknown/release"),
+        ("GET", "/v1/rules/{rule_id}"): ("GET", "/v1/rules/r-unknown"),
+        ("GET", "/v1/obligations/{contract_id}/{obligation_id}/decisions"): (
+            "GET",
+            "/v1/obligations/ctr-SO-1/1/unit/decisions",
+        ),
         ("POST", "/v1/approvals/{request_id}/approve"): (
             "POST",
             "/v1/approvals/req-unknown/approve",
