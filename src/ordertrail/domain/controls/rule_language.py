@@ -71,23 +71,30 @@ def _first_line(exc: Exception) -> str:
 
 
 def _check_tree(tree: lark.Tree[Any]) -> None:
+    subtrees = []
     for nodes, node in enumerate(tree.iter_subtrees(), start=1):
         if nodes > NODES_MAX:
             raise RuleLanguageError(f"the criterion is too complex: over {NODES_MAX} nodes")
-        for child in node.children:
-            if isinstance(child, lark.Token) and child.type == "IDENT":
-                _check_name(str(child), node)
-
-
-def _check_name(name: str, node: lark.Tree[Any]) -> None:
-    if name.startswith("_"):
-        raise RuleLanguageError(f"names starting with an underscore are not allowed: {name}")
-    if name in MACROS and node.data in ("member_dot_arg", "ident_arg"):
-        raise RuleLanguageError(f"the macro {name}() is not allowed: rules see scalar facts only")
-    if node.data in ("ident", "ident_arg") and name not in VARIABLES and node.data == "ident":
-        raise RuleLanguageError(
-            f"unknown name {name!r}; rules may use {', '.join(sorted(VARIABLES))}"
-        )
+        subtrees.append(node)
+    names = [
+        (str(child), node)
+        for node in subtrees
+        for child in node.children
+        if isinstance(child, lark.Token) and child.type == "IDENT"
+    ]
+    # Macros first: their loop variables would otherwise read as unknown names.
+    for name, node in names:
+        if name in MACROS and node.data in ("member_dot_arg", "ident_arg"):
+            raise RuleLanguageError(
+                f"the macro {name}() is not allowed: rules see scalar facts only"
+            )
+    for name, node in names:
+        if name.startswith("_"):
+            raise RuleLanguageError(f"names starting with an underscore are not allowed: {name}")
+        if node.data == "ident" and name not in VARIABLES:
+            raise RuleLanguageError(
+                f"unknown name {name!r}; rules may use {', '.join(sorted(VARIABLES))}"
+            )
 
 
 def evaluate(criterion: CompiledCriterion, *, facts: Mapping[str, Any], now: datetime) -> bool:
