@@ -56,6 +56,12 @@ from ordertrail.services.approvals import Approvals, ExecutorRegistry
 from ordertrail.services.consumer import BATCH_SIZE_MAX as CONSUMER_BATCH_SIZE_MAX
 from ordertrail.services.consumer import HandlerRegistry
 from ordertrail.services.controls import HOLD_RELEASE, Controls
+from ordertrail.services.disputes import (
+    DISPUTE_REINSTATE,
+    Disputes,
+    check_reinstate_payload,
+    reinstate_executor,
+)
 from ordertrail.services.holds import check_release_payload, release_hold_executor
 from ordertrail.services.keys import Principal
 from ordertrail.services.messaging import (
@@ -260,6 +266,9 @@ def default_approval_kinds() -> ExecutorRegistry:
     kinds.register_executor(
         RULE_CHANGE, Role.CONTROLLER, rule_change_executor, check=check_rule_change_payload
     )
+    kinds.register_executor(
+        DISPUTE_REINSTATE, Role.CONTROLLER, reinstate_executor, check=check_reinstate_payload
+    )
     return kinds
 
 
@@ -298,6 +307,13 @@ class Ordertrail:
     def controls(self) -> Controls:
         """Holds, decisions and recognition rules over this app's units of work."""
         return Controls(
+            uow_factory=self.uow_factory, registry=self.approval_kinds, new_id=self.new_id
+        )
+
+    @property
+    def disputes(self) -> Disputes:
+        """Disputes, their evidence and resolution over this app's units of work."""
+        return Disputes(
             uow_factory=self.uow_factory, registry=self.approval_kinds, new_id=self.new_id
         )
 

@@ -25,6 +25,7 @@ from typing import Self
 from ordertrail.adapters.memory.approvals import ApprovalTables, MemoryApprovalStore
 from ordertrail.adapters.memory.audit import AuditTables, MemoryAuditLog
 from ordertrail.adapters.memory.controls import ControlsTables, MemoryControlsStore
+from ordertrail.adapters.memory.disputes import DisputeTables, MemoryDisputeStore
 from ordertrail.adapters.memory.revenue import (
     MemoryCatalogStore,
     MemoryLedgerStore,
@@ -185,6 +186,7 @@ class MemoryDatabase:
         self.controls = ControlsTables()
         self.audit = AuditTables()
         self.approvals = ApprovalTables()
+        self.disputes = DisputeTables()
 
     # -- checks shared by write and commit --
 
@@ -381,6 +383,7 @@ class MemoryUnitOfWork:
         self.controls = MemoryControlsStore(self._database.controls)
         self.audit = MemoryAuditLog(self._database.audit)
         self.approvals = MemoryApprovalStore(self._database.approvals)
+        self.disputes = MemoryDisputeStore(self._database.disputes)
         return self
 
     def __exit__(
@@ -397,11 +400,13 @@ class MemoryUnitOfWork:
             raise RuntimeError("commit outside the unit of work")
         # First: a request decided meanwhile by another unit of work fails the commit whole.
         self.approvals.check()
+        self.disputes.check()
         self._database.commit(self._staged)
         self._revenue.commit()
         self.controls.commit()
         self.audit.commit()
         self.approvals.commit()
+        self.disputes.commit()
         # Like a SQL connection after COMMIT: later writes start a new, empty transaction.
         self._staged = _Staged()
         self.orders = MemoryOrderRepository(self._database, self._staged)

@@ -1,0 +1,55 @@
+"""Helpers for dispute tests: the controls Books with the dispute and approval use cases."""
+
+from __future__ import annotations
+
+from itertools import count
+
+from ordertrail.bootstrap import default_approval_kinds
+from ordertrail.domain.ledger import JournalEntry
+from ordertrail.services.approvals import Approvals, Party
+from ordertrail.services.disputes import Disputes
+from tests.controls.support import Controls
+from tests.revenue.books import line, message
+from tests.revenue.support import TENANT
+
+ORDER = [line("1", "WIDGET", 1500, 2), line("2", "SUPPORT", 12000, 1)]
+SHIPPED = [line("1", "WIDGET", 1500, 2, shipped=2), line("2", "SUPPORT", 12000, 1)]
+CONTROLLER = ("controller",)
+ACCOUNTANT = ("revenue_accountant",)
+
+
+class DisputeBooks(Controls):
+    """Controls books (memory storage, movable clock) with disputes and approvals wired."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        ids = count(1)
+        self.kinds_registry = default_approval_kinds()
+        self.disputes = Disputes(
+            uow_factory=self.storage.uow_factory,
+            registry=self.kinds_registry,
+            new_id=lambda: f"{next(ids):04d}",
+        )
+        self.approvals = Approvals(
+            uow_factory=self.storage.uow_factory,
+            registry=self.kinds_registry,
+            new_id=lambda: f"req-{next(ids):04d}",
+        )
+
+    def confirmed_and_billed(self, amount_minor: int = 15000) -> None:
+        self.handle(
+            message("order.confirmed", ORDER),
+            message("invoice.issued", ORDER, minutes=1, payload={"amount_minor": amount_minor}),
+        )
+
+    def entries(self) -> list[JournalEntry]:
+        with self.uow() as uow:
+            return list(uow.ledger.entries(tenant_id=TENANT))
+
+    def open_holds(self) -> int:
+        with self.cuow() as uow:
+            return len(uow.controls.holds(tenant_id=TENANT, order_id="SO-1", open_only=True))
+
+
+def party(actor: str, owner: str | None = None) -> Party:
+    return Party(actor=actor, owner=owner)
