@@ -12,6 +12,7 @@ import logging
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.entrypoints.workers.approvals import run_expiry
 from ordertrail.entrypoints.workers.audit import run_checkpoints
+from ordertrail.entrypoints.workers.controls import run_reevaluation
 from ordertrail.entrypoints.workers.monitoring import run_monitoring
 from ordertrail.entrypoints.workers.poller import embedded_poller
 from ordertrail.entrypoints.workers.relay import run_relay
@@ -47,6 +48,10 @@ class EmbeddedPipeline:
             ),
             # Dual-approval requests past their expiry (docs/revenue/approvals.md).
             asyncio.create_task(run_expiry(app=self._app, stop=self._stop), name="approvals"),
+            # Recognition rules that become true with time (docs/revenue/controls.md).
+            asyncio.create_task(
+                run_reevaluation(app=self._app, stop=self._stop), name="recognition-reevaluation"
+            ),
         ]
         # Carrier polling, when the polling file says `embedded = true`.
         poller = embedded_poller(app=self._app, stop=self._stop)
