@@ -116,7 +116,7 @@ def verify_tenant(
     entries_checked = 0
     after = 0
     while True:
-        page = store.records(tenant_id=tenant_id, after_seq=after, limit=page_size)
+        page = store.chain(tenant_id=tenant_id, after_seq=after, limit=page_size)
         if not page:
             break
         claims: list[EntryClaim] = []

@@ -55,6 +55,22 @@ class StoredAuditRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ChainLink:
+    """A stored record as verification reads it: the hashed fields, the timestamp as hashed."""
+
+    seq: int
+    kind: str
+    subject: str
+    actor: str
+    cause: str | None
+    body_json: str
+    occurred_text: str
+    """occurred_at as `instant_text` gives it (ISO 8601, UTC, microseconds)."""
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class Checkpoint:
     """A chain's head and length at one moment, signed when a key is configured."""
 
@@ -109,6 +125,12 @@ class AuditStore(Protocol):
         cause: str | None = None,
     ) -> list[StoredAuditRecord]:
         """Records with seq > after_seq in seq order, optionally filtered; at most `limit`."""
+        ...
+
+    def chain(
+        self, *, tenant_id: str, after_seq: int = 0, limit: int = AUDIT_PAGE_MAX
+    ) -> list[ChainLink]:
+        """The links with seq > after_seq in seq order, at most `limit`: what verify reads."""
         ...
 
     def checkpoints(self, *, tenant_id: str) -> list[Checkpoint]:

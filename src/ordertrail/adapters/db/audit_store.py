@@ -12,7 +12,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, union, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    and_,
+    cast,
+    func,
+    select,
+    type_coerce,
+    union,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ordertrail.adapters.db.engine import WRITE_OPTION
@@ -32,6 +43,7 @@ from ordertrail.services.audit_ports import (
     AUDIT_PAGE_MAX,
     AuditRecord,
     ChainHead,
+    ChainLink,
     Checkpoint,
     SignCheckpoint,
     StoredAuditRecord,
@@ -40,6 +52,8 @@ from ordertrail.services.audit_ports import (
 
 # Bound the IN lists of one statement (SQLite allows 32766 parameters, PostgreSQL 65535).
 _IN_CHUNK = 1_000
+# occurred_at as `instant_text` writes it, formatted by PostgreSQL.
+_PG_INSTANT = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
 
 
 def _lock_head(connection: Connection, tenant_id: str) -> tuple[int, str]:
@@ -200,6 +214,44 @@ class SqlAuditStore:
         with self._engine.connect() as connection:
             return [_stored(row) for row in connection.execute(query)]
 
+    def chain(
+        self, *, tenant_id: str, after_seq: int = 0, limit: int = AUDIT_PAGE_MAX
+    ) -> list[ChainLink]:
+        # The timestamp is read as text in its hashed form: parsing a datetime per row and
+        # formatting it back cost verification more than hashing did.
+        r = audit_records
+        postgres = self._engine.dialect.name == "postgresql"
+        occurred: Any = (
+            func.to_char(func.timezone("UTC", r.c.occurred_at), _PG_INSTANT)
+            if postgres
+            else type_coerce(r.c.occurred_at, String)
+        )
+        query = (
+            select(
+                r.c.seq,
+                r.c.kind,
+                r.c.subject,
+                r.c.actor,
+                r.c.cause,
+                r.c.body,
+                occurred,
+                r.c.prev_hash,
+                r.c.hash,
+            )
+            .where(r.c.tenant_id == tenant_id, r.c.seq > after_seq)
+            .order_by(r.c.seq)
+            .limit(min(limit, AUDIT_PAGE_MAX))
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        if postgres:
+            return [ChainLink(*row) for row in rows]
+        # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (UtcDateTime).
+        return [
+            ChainLink(s, k, sub, a, c, b, f"{t[:10]}T{t[11:]}+00:00", p, h)
+            for s, k, sub, a, c, b, t, p, h in rows
+        ]
+
     def checkpoints(self, *, tenant_id: str) -> list[Checkpoint]:
         c = audit_checkpoints
         with self._engine.connect() as connection:
@@ -275,35 +327,57 @@ class SqlAuditStore:
             for start in range(0, len(entry_ids), _IN_CHUNK):
                 chunk = list(entry_ids[start : start + _IN_CHUNK])
                 lines: dict[str, list[PostingLine]] = {}
-                for row in connection.execute(
-                    select(p)
+                postings = connection.execute(
+                    select(
+                        p.c.entry_id,
+                        p.c.account,
+                        p.c.amount_minor,
+                        p.c.currency,
+                        p.c.contract_id,
+                        p.c.obligation_id,
+                        p.c.cause_event_id,
+                    )
                     .where(p.c.tenant_id == tenant_id, p.c.entry_id.in_(chunk))
                     .order_by(p.c.entry_id, p.c.line_no)
-                ):
-                    lines.setdefault(row.entry_id, []).append(
-                        PostingLine(
-                            account=row.account,
-                            amount_minor=row.amount_minor,
-                            currency=row.currency,
-                            contract_id=row.contract_id,
-                            obligation_id=row.obligation_id,
-                            cause_event_id=row.cause_event_id,
-                        )
-                    )
-                for row in connection.execute(
-                    select(e).where(e.c.tenant_id == tenant_id, e.c.entry_id.in_(chunk))
-                ):
-                    digests[row.entry_id] = postings_digest(
-                        entry_id=row.entry_id,
-                        kind=row.kind,
-                        contract_id=row.contract_id,
-                        obligation_id=row.obligation_id,
-                        cause_event_id=row.cause_event_id,
-                        occurred_on=row.occurred_on,
-                        posted_on=row.posted_on,
-                        reverses=row.reverses,
-                        memo=row.memo,
-                        postings=lines.get(row.entry_id, []),
+                ).all()
+                for entry_id, *fields in postings:
+                    lines.setdefault(entry_id, []).append(PostingLine(*fields))
+                heads = connection.execute(
+                    select(
+                        e.c.entry_id,
+                        e.c.kind,
+                        e.c.contract_id,
+                        e.c.obligation_id,
+                        e.c.cause_event_id,
+                        # Dates as ISO text, the form the digest takes, on both databases.
+                        cast(e.c.occurred_on, String),
+                        cast(e.c.posted_on, String),
+                        e.c.reverses,
+                        e.c.memo,
+                    ).where(e.c.tenant_id == tenant_id, e.c.entry_id.in_(chunk))
+                ).all()
+                for (
+                    entry_id,
+                    kind,
+                    contract,
+                    obligation,
+                    cause,
+                    occurred,
+                    posted,
+                    rev,
+                    memo,
+                ) in heads:
+                    digests[entry_id] = postings_digest(
+                        entry_id=entry_id,
+                        kind=kind,
+                        contract_id=contract,
+                        obligation_id=obligation,
+                        cause_event_id=cause,
+                        occurred_on=occurred,
+                        posted_on=posted,
+                        reverses=rev,
+                        memo=memo,
+                        postings=lines.get(entry_id, []),
                     )
                 # Postings whose entry row is gone still prove the entry existed.
                 for orphan in set(lines) - set(digests):

@@ -21,12 +21,14 @@ from ordertrail.domain.audit import (
     body_json,
     entry_digest,
     entry_subject,
+    instant_text,
     record_hash,
 )
 from ordertrail.services.audit_ports import (
     AUDIT_PAGE_MAX,
     AuditRecord,
     ChainHead,
+    ChainLink,
     Checkpoint,
     SignCheckpoint,
     StoredAuditRecord,
@@ -149,6 +151,24 @@ class MemoryAuditStore:
         ]
         found.sort(key=lambda r: r.seq)
         return found[: min(limit, AUDIT_PAGE_MAX)]
+
+    def chain(
+        self, *, tenant_id: str, after_seq: int = 0, limit: int = AUDIT_PAGE_MAX
+    ) -> list[ChainLink]:
+        return [
+            ChainLink(
+                seq=r.seq,
+                kind=r.kind,
+                subject=r.subject,
+                actor=r.actor,
+                cause=r.cause,
+                body_json=r.body_json,
+                occurred_text=instant_text(r.occurred_at),
+                prev_hash=r.prev_hash,
+                hash=r.hash,
+            )
+            for r in self.records(tenant_id=tenant_id, after_seq=after_seq, limit=limit)
+        ]
 
     def checkpoints(self, *, tenant_id: str) -> list[Checkpoint]:
         with self._tables.lock:

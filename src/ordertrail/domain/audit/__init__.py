@@ -5,6 +5,7 @@ from ordertrail.domain.audit.chain import (
     body_json,
     envelope_json,
     instant_text,
+    link_hash,
     record_hash,
 )
 from ordertrail.domain.audit.entries import (
@@ -39,6 +40,7 @@ __all__ = [
     "envelope_json",
     "instant_text",
     "key_id_of",
+    "link_hash",
     "postings_digest",
     "record_hash",
     "signature_valid",

@@ -47,17 +47,21 @@ def envelope_json(
     actor: str,
     cause: str | None,
     body_text: str,
-    occurred_at: datetime,
+    occurred_text: str,
     prev_hash: str,
 ) -> bytes:
-    """The canonical JSON bytes a record's hash is taken over (keys sorted, no whitespace)."""
+    """The canonical JSON bytes a record's hash is taken over (keys sorted, no whitespace).
+
+    `occurred_text` is `instant_text(occurred_at)`; verification reads it from the database in
+    that form directly, which spares parsing and re-formatting a timestamp per record.
+    """
     return orjson.dumps(
         {
             "actor": actor,
             "body": orjson.Fragment(body_text),
             "cause": cause,
             "kind": kind,
-            "occurred_at": instant_text(occurred_at),
+            "occurred_at": occurred_text,
             "prev_hash": prev_hash,
             "seq": seq,
             "subject": subject,
@@ -65,6 +69,34 @@ def envelope_json(
         },
         option=orjson.OPT_SORT_KEYS,
     )
+
+
+def link_hash(
+    *,
+    tenant_id: str,
+    seq: int,
+    kind: str,
+    subject: str,
+    actor: str,
+    cause: str | None,
+    body_text: str,
+    occurred_text: str,
+    prev_hash: str,
+) -> str:
+    """The lowercase hex SHA-256 of a record whose timestamp is already in its hashed form."""
+    return hashlib.sha256(
+        envelope_json(
+            tenant_id=tenant_id,
+            seq=seq,
+            kind=kind,
+            subject=subject,
+            actor=actor,
+            cause=cause,
+            body_text=body_text,
+            occurred_text=occurred_text,
+            prev_hash=prev_hash,
+        )
+    ).hexdigest()
 
 
 def record_hash(
@@ -80,16 +112,14 @@ def record_hash(
     prev_hash: str,
 ) -> str:
     """The lowercase hex SHA-256 that links a record into its tenant's chain."""
-    return hashlib.sha256(
-        envelope_json(
-            tenant_id=tenant_id,
-            seq=seq,
-            kind=kind,
-            subject=subject,
-            actor=actor,
-            cause=cause,
-            body_text=body_text,
-            occurred_at=occurred_at,
-            prev_hash=prev_hash,
-        )
-    ).hexdigest()
+    return link_hash(
+        tenant_id=tenant_id,
+        seq=seq,
+        kind=kind,
+        subject=subject,
+        actor=actor,
+        cause=cause,
+        body_text=body_text,
+        occurred_text=instant_text(occurred_at),
+        prev_hash=prev_hash,
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from ordertrail.domain.canonical import canonical_json_of_own
 from ordertrail.domain.ledger import JournalEntry
@@ -43,21 +42,24 @@ def postings_digest(
     contract_id: str,
     obligation_id: str | None,
     cause_event_id: str,
-    occurred_on: date,
-    posted_on: date,
+    occurred_on: str,
+    posted_on: str,
     reverses: str | None,
     memo: str,
     postings: Sequence[PostingLine],
 ) -> str:
-    """SHA-256 (hex) over the canonical JSON of an entry's header and its postings in order."""
+    """SHA-256 (hex) over the canonical JSON of an entry's header and its postings in order.
+
+    Dates are ISO 8601 text ('YYYY-MM-DD'), the form both databases return a date cast to text.
+    """
     document = {
         "entry_id": entry_id,
         "kind": kind,
         "contract_id": contract_id,
         "obligation_id": obligation_id,
         "cause_event_id": cause_event_id,
-        "occurred_on": occurred_on.isoformat(),
-        "posted_on": posted_on.isoformat(),
+        "occurred_on": occurred_on,
+        "posted_on": posted_on,
         "reverses": reverses,
         "memo": memo,
         "postings": [
@@ -83,8 +85,8 @@ def entry_digest(entry: JournalEntry) -> str:
         contract_id=entry.contract_id,
         obligation_id=entry.obligation_id,
         cause_event_id=entry.cause_event_id,
-        occurred_on=entry.occurred_on,
-        posted_on=entry.posted_on,
+        occurred_on=entry.occurred_on.isoformat(),
+        posted_on=entry.posted_on.isoformat(),
         reverses=entry.reverses,
         memo=entry.memo,
         postings=[

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from ordertrail.domain.audit.chain import GENESIS_HASH, instant_text, record_hash
+from ordertrail.domain.audit.chain import GENESIS_HASH, instant_text, link_hash
 from ordertrail.domain.audit.entries import ENTRY_RECORD_KINDS
 from ordertrail.domain.audit.signatures import checkpoint_message, key_id_of, signature_valid
 
@@ -56,7 +56,7 @@ class Break:
 
 
 class Link(Protocol):
-    """A stored record as the verifier reads it (StoredAuditRecord satisfies this)."""
+    """A stored record as the verifier reads it (services' ChainLink satisfies this)."""
 
     @property
     def seq(self) -> int: ...
@@ -71,7 +71,10 @@ class Link(Protocol):
     @property
     def body_json(self) -> str: ...
     @property
-    def occurred_at(self) -> datetime: ...
+    def occurred_text(self) -> str:
+        """occurred_at in its hashed form (`instant_text`)."""
+        ...
+
     @property
     def prev_hash(self) -> str: ...
     @property
@@ -157,7 +160,7 @@ class ChainVerifier:
                 f"prev_hash {link.prev_hash[:12]}… does not match the hash "
                 f"{self.last_hash[:12]}… of seq {self.last_seq}",
             )
-        computed = record_hash(
+        computed = link_hash(
             tenant_id=self.tenant_id,
             seq=link.seq,
             kind=link.kind,
@@ -165,7 +168,7 @@ class ChainVerifier:
             actor=link.actor,
             cause=link.cause,
             body_text=link.body_json,
-            occurred_at=link.occurred_at,
+            occurred_text=link.occurred_text,
             prev_hash=link.prev_hash,
         )
         if computed != link.hash:
