@@ -309,6 +309,7 @@ from ordertrail.adapters.db import tables_approvals as _tables_approvals  # noqa
 from ordertrail.adapters.db import tables_audit as _tables_audit  # noqa: E402, F401
 from ordertrail.adapters.db import tables_carriers as _tables_carriers  # noqa: E402, F401
 from ordertrail.adapters.db import tables_controls as _tables_controls  # noqa: E402, F401
+from ordertrail.adapters.db import tables_disputes as _tables_disputes  # noqa: E402, F401
 from ordertrail.adapters.db import tables_monitoring as _tables_monitoring  # noqa: E402, F401
 from ordertrail.adapters.db import tables_polling as _tables_polling  # noqa: E402, F401
 from ordertrail.adapters.db import tables_reports as _tables_reports  # noqa: E402, F401

@@ -12,6 +12,7 @@ from ordertrail.adapters.db.approval_store import SqlApprovalStore
 from ordertrail.adapters.db.audit_store import SqlAuditLog
 from ordertrail.adapters.db.catalog_store import SqlCatalogStore
 from ordertrail.adapters.db.controls_store import SqlControlsStore
+from ordertrail.adapters.db.dispute_store import SqlDisputeStore
 from ordertrail.adapters.db.engine import WRITE_OPTION
 from ordertrail.adapters.db.inbox import SqlInbox
 from ordertrail.adapters.db.ledger_store import SqlLedgerStore
@@ -21,6 +22,7 @@ from ordertrail.adapters.db.revenue_store import SqlRevenueStore
 from ordertrail.services.approval_ports import ApprovalStore
 from ordertrail.services.audit_ports import AuditLog
 from ordertrail.services.controls_ports import ControlsStore
+from ordertrail.services.dispute_ports import DisputeStore
 from ordertrail.services.messaging import Inbox, MilestoneLog
 from ordertrail.services.ports import OrderRepository
 from ordertrail.services.revenue_ports import CatalogStore, LedgerStore, RevenueStore
@@ -37,6 +39,7 @@ class SqlUnitOfWork:
     controls: ControlsStore
     audit: AuditLog
     approvals: ApprovalStore
+    disputes: DisputeStore
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -56,6 +59,7 @@ class SqlUnitOfWork:
         self.controls = SqlControlsStore(self._connection)
         self.audit = SqlAuditLog(self._connection)
         self.approvals = SqlApprovalStore(self._connection)
+        self.disputes = SqlDisputeStore(self._connection)
         return self
 
     def __exit__(
