@@ -20,20 +20,21 @@ from ordertrail.services.approvals import SelfApproval
 from ordertrail.services.dispute_ports import Dispute
 from tests.conftest import NOW
 from tests.disputes.support import ACCOUNTANT, CONTROLLER, SHIPPED, DisputeBooks, party
-from tests.revenue.books import ORDER, message
+from tests.revenue.books import message
 from tests.revenue.support import TENANT
 
 
 def _open(
     books: DisputeBooks,
     *,
+    order: str = "SO-1",
     reason: str = "damaged",
     lines: tuple[str, ...] = ("1",),
     ref: str | None = "CS-1",
 ) -> Dispute:
     dispute, _ = books.disputes.open(
         tenant_id=TENANT,
-        order_id="SO-1",
+        order_id=order,
         line_ids=lines,
         reason_code=reason,
         description="arrived broken",
@@ -89,8 +90,9 @@ def _shipped_free() -> int:
     return free.revenue_minor()
 
 
-def test_opening_a_dispute_holds_its_line_so_nothing_is_recognized_on_shipment() -> None:
-    books = DisputeBooks()
+def test_opening_a_dispute_holds_its_line_so_nothing_is_recognized_on_shipment(
+    books: DisputeBooks,
+) -> None:
     books.confirmed_and_billed()
     dispute = _open(books)
     books.handle(message("shipment.dispatched", SHIPPED, minutes=2))
@@ -101,8 +103,7 @@ def test_opening_a_dispute_holds_its_line_so_nothing_is_recognized_on_shipment()
     assert "dispute.opened" in books.audit_kinds()
 
 
-def test_a_dispute_with_no_lines_holds_the_whole_order() -> None:
-    books = DisputeBooks()
+def test_a_dispute_with_no_lines_holds_the_whole_order(books: DisputeBooks) -> None:
     books.confirmed_and_billed()
     dispute = _open(books, lines=())
     with books.cuow() as uow:
@@ -111,8 +112,7 @@ def test_a_dispute_with_no_lines_holds_the_whole_order() -> None:
     assert (hold.scope, hold.source, hold.source_ref) == ("order", "dispute", dispute.dispute_id)
 
 
-def test_the_same_external_reference_opens_one_dispute() -> None:
-    books = DisputeBooks()
+def test_the_same_external_reference_opens_one_dispute(books: DisputeBooks) -> None:
     books.confirmed_and_billed()
     first = _open(books)
     again = _open(books)
@@ -121,9 +121,10 @@ def test_the_same_external_reference_opens_one_dispute() -> None:
     assert books.audit_kinds().count("dispute.opened") == 1
 
 
-def test_upheld_reverses_the_amount_with_balanced_entries_then_releases_the_holds() -> None:
+def test_upheld_reverses_the_amount_with_balanced_entries_then_releases_the_holds(
+    books: DisputeBooks,
+) -> None:
     free = _shipped_free()
-    books = DisputeBooks()
     books.confirmed_and_billed()
     dispute = _open(books)
     books.handle(message("shipment.dispatched", SHIPPED, minutes=2))
@@ -144,23 +145,21 @@ def test_upheld_reverses_the_amount_with_balanced_entries_then_releases_the_hold
     assert books.audit_kinds()[-1] == "dispute.upheld"
 
 
-def test_upheld_refuses_more_than_was_billed_or_nothing_billed() -> None:
-    books = DisputeBooks()
+def test_upheld_refuses_more_than_was_billed_or_nothing_billed(books: DisputeBooks) -> None:
     books.confirmed_and_billed(amount_minor=500)
     dispute = _open(books)
     with pytest.raises(DisputeAmountInvalid, match="exceeds 500"):
         _resolve(books, dispute, "upheld", amount=501)
     with pytest.raises(DisputeAmountInvalid):
         _resolve(books, dispute, "upheld", amount=None)
-    unbilled = DisputeBooks()
-    unbilled.handle(message("order.confirmed", ORDER))
     with pytest.raises(DisputeNothingToReverse):
-        _resolve(unbilled, _open(unbilled), "upheld", amount=100)
+        _resolve(books, _open(books, order="SO-2", lines=(), ref=None), "upheld", amount=100)
     assert books.open_holds() == 1
 
 
-def test_rejecting_without_the_reasons_evidence_is_refused_and_keeps_the_hold() -> None:
-    books = DisputeBooks()
+def test_rejecting_without_the_reasons_evidence_is_refused_and_keeps_the_hold(
+    books: DisputeBooks,
+) -> None:
     books.confirmed_and_billed()
     dispute = _open(books, reason="damaged")
     _attach(books, dispute, "delivery_proof")
@@ -170,8 +169,7 @@ def test_rejecting_without_the_reasons_evidence_is_refused_and_keeps_the_hold() 
     assert books.open_holds() == 1
 
 
-def test_rejecting_needs_the_reasons_signer_role() -> None:
-    books = DisputeBooks()
+def test_rejecting_needs_the_reasons_signer_role(books: DisputeBooks) -> None:
     books.confirmed_and_billed()
     dispute = _open(books, reason="not_delivered")
     _attach(books, dispute, "delivery_proof")
@@ -179,9 +177,10 @@ def test_rejecting_needs_the_reasons_signer_role() -> None:
         _resolve(books, dispute, "rejected", roles=ACCOUNTANT)
 
 
-def test_rejecting_with_the_evidence_reinstates_and_recognizes_what_was_held() -> None:
+def test_rejecting_with_the_evidence_reinstates_and_recognizes_what_was_held(
+    books: DisputeBooks,
+) -> None:
     free = _shipped_free()
-    books = DisputeBooks()
     books.confirmed_and_billed()
     dispute = _open(books, reason="damaged")
     books.handle(message("shipment.dispatched", SHIPPED, minutes=2))
@@ -199,9 +198,10 @@ def test_rejecting_with_the_evidence_reinstates_and_recognizes_what_was_held() -
         _resolve(books, dispute, "upheld", amount=10)
 
 
-def test_a_legal_dispute_is_reinstated_only_when_a_second_person_approves() -> None:
+def test_a_legal_dispute_is_reinstated_only_when_a_second_person_approves(
+    books: DisputeBooks,
+) -> None:
     free = _shipped_free()
-    books = DisputeBooks()
     books.confirmed_and_billed()
     dispute = _open(books, reason="legal")
     books.handle(message("shipment.dispatched", SHIPPED, minutes=2))
