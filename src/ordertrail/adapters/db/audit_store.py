@@ -20,7 +20,6 @@ from sqlalchemy import (
     cast,
     func,
     select,
-    type_coerce,
     union,
     update,
 )
@@ -52,8 +51,19 @@ from ordertrail.services.audit_ports import (
 
 # Bound the IN lists of one statement (SQLite allows 32766 parameters, PostgreSQL 65535).
 _IN_CHUNK = 1_000
+_CHAIN_COLUMNS = "seq, kind, subject, actor, cause, body, {occurred}, prev_hash, hash"
+_CHAIN_WHERE = " FROM audit_records WHERE tenant_id = {p} AND seq > {p} ORDER BY seq LIMIT {p}"
 # occurred_at as `instant_text` writes it, formatted by PostgreSQL.
-_PG_INSTANT = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
+_CHAIN_PG = (
+    "SELECT "
+    + _CHAIN_COLUMNS.format(
+        occurred="to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+    )
+    + _CHAIN_WHERE.format(p="%s")
+)
+_CHAIN_SQLITE = (
+    "SELECT " + _CHAIN_COLUMNS.format(occurred="occurred_at") + _CHAIN_WHERE.format(p="?")
+)
 
 
 def _lock_head(connection: Connection, tenant_id: str) -> tuple[int, str]:
@@ -217,33 +227,17 @@ class SqlAuditStore:
     def chain(
         self, *, tenant_id: str, after_seq: int = 0, limit: int = AUDIT_PAGE_MAX
     ) -> list[ChainLink]:
-        # The timestamp is read as text in its hashed form: parsing a datetime per row and
-        # formatting it back cost verification more than hashing did.
-        r = audit_records
+        # The hot read of verification, on the driver's cursor: SQLAlchemy's row machinery cost
+        # several times the hashing. The timestamp comes as text in its hashed form.
         postgres = self._engine.dialect.name == "postgresql"
-        occurred: Any = (
-            func.to_char(func.timezone("UTC", r.c.occurred_at), _PG_INSTANT)
-            if postgres
-            else type_coerce(r.c.occurred_at, String)
-        )
-        query = (
-            select(
-                r.c.seq,
-                r.c.kind,
-                r.c.subject,
-                r.c.actor,
-                r.c.cause,
-                r.c.body,
-                occurred,
-                r.c.prev_hash,
-                r.c.hash,
-            )
-            .where(r.c.tenant_id == tenant_id, r.c.seq > after_seq)
-            .order_by(r.c.seq)
-            .limit(min(limit, AUDIT_PAGE_MAX))
-        )
+        sql = _CHAIN_PG if postgres else _CHAIN_SQLITE
         with self._engine.connect() as connection:
-            rows = connection.execute(query).all()
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(sql, (tenant_id, after_seq, min(limit, AUDIT_PAGE_MAX)))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
         if postgres:
             return [ChainLink(*row) for row in rows]
         # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (UtcDateTime).
