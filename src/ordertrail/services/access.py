@@ -55,6 +55,12 @@ class Action(StrEnum):
     HOLDS_RELEASE = "holds:release"
     RULES_READ = "rules:read"
     RULES_PROPOSE = "rules:propose"
+    DISPUTES_READ = "disputes:read"
+    DISPUTES_OPEN = "disputes:open"
+    DISPUTES_EVIDENCE = "disputes:evidence"
+    DISPUTES_RESOLVE = "disputes:resolve"
+    DISPUTES_CONFIGURE = "disputes:configure"
+    DISPUTES_WEBHOOK_MANAGE = "disputes:webhook_manage"
 
 
 R = Role
@@ -141,6 +147,22 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # a rule change is proposed by an accountant or controller and approved by another person.
     Action.RULES_READ: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}),
     Action.RULES_PROPOSE: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER}),
+    # Disputes (issue 5): customer-service portals (integration keys) open them and attach
+    # evidence; the books' keepers and auditors read them. Resolving moves revenue (a reversal,
+    # or reinstatement of held revenue), so accountants and controllers do it, each rejection
+    # further needing its reason's signer role (docs/revenue/disputes.md). Reasons and their
+    # evidence thresholds are the controller's policy; the webhook secret, like the carriers',
+    # lets its holder open disputes, so only the admin sets it.
+    Action.DISPUTES_READ: frozenset(
+        {R.ADMIN, R.INTEGRATION, R.REVENUE_ACCOUNTANT, R.CONTROLLER, R.AUDITOR}
+    ),
+    Action.DISPUTES_OPEN: frozenset({R.ADMIN, R.INTEGRATION, R.REVENUE_ACCOUNTANT, R.CONTROLLER}),
+    Action.DISPUTES_EVIDENCE: frozenset(
+        {R.ADMIN, R.INTEGRATION, R.REVENUE_ACCOUNTANT, R.CONTROLLER}
+    ),
+    Action.DISPUTES_RESOLVE: frozenset({R.ADMIN, R.REVENUE_ACCOUNTANT, R.CONTROLLER}),
+    Action.DISPUTES_CONFIGURE: frozenset({R.ADMIN, R.CONTROLLER}),
+    Action.DISPUTES_WEBHOOK_MANAGE: frozenset({R.ADMIN}),
 }
 
 

@@ -15,6 +15,7 @@ from ordertrail.entrypoints.api import (
     routes_carriers,
     routes_catalog,
     routes_controls,
+    routes_disputes,
     routes_dlq,
     routes_events,
     routes_journal,
@@ -85,6 +86,7 @@ def create_app(ordertrail: Ordertrail, *, embedded_workers: bool = False) -> Fas
     app.include_router(routes_audit.router)
     app.include_router(routes_approvals.router)
     app.include_router(routes_controls.router)
+    app.include_router(routes_disputes.router)
     app.add_middleware(BodySizeLimit, max_bytes=ordertrail.settings.request_body_max_bytes)
     # Outermost, so the time and status of every answer count, the body limit's 413 included.
     app.add_middleware(RequestMetrics, metrics=ordertrail.metrics)
