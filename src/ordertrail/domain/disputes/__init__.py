@@ -133,27 +133,27 @@ class DisputeReason:
 
 DEFAULT_REASONS: tuple[DisputeReason, ...] = (
     DisputeReason(
-        code="not_delivered",
+        "not_delivered",  # the reason code
         description="The customer says the goods never arrived.",
         required_evidence=("delivery_proof",),
     ),
     DisputeReason(
-        code="damaged",
+        "damaged",  # the reason code
         description="The goods arrived damaged.",
         required_evidence=("delivery_proof", "customer_acceptance"),
     ),
     DisputeReason(
-        code="not_as_described",
+        "not_as_described",  # the reason code
         description="The goods or service differ from what was ordered.",
         required_evidence=("customer_acceptance",),
     ),
     DisputeReason(
-        code="pricing",
+        "pricing",  # the reason code
         description="The customer disputes the price billed.",
         required_evidence=("correspondence",),
     ),
     DisputeReason(
-        code="legal",
+        "legal",  # the reason code
         description="A legal claim: rejected only with a legal sign-off and a second approver.",
         required_evidence=("legal_signoff",),
         second_approval=True,
