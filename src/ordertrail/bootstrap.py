@@ -52,6 +52,7 @@ from ordertrail.services import quarantine as quarantine_service
 from ordertrail.services import replay as replay_service
 from ordertrail.services import sources as sources_service
 from ordertrail.services.access import Role
+from ordertrail.services.amendments import AMENDMENT_POST, check_amendment_payload
 from ordertrail.services.approvals import Approvals, ExecutorRegistry
 from ordertrail.services.consumer import BATCH_SIZE_MAX as CONSUMER_BATCH_SIZE_MAX
 from ordertrail.services.consumer import HandlerRegistry
@@ -94,6 +95,7 @@ from ordertrail.services.ports import (
     OrderQueries,
     UnitOfWork,
 )
+from ordertrail.services.recognition_rerun import post_amendment_executor
 from ordertrail.services.relay import RelayConfig
 from ordertrail.services.replay import ReplayResult
 from ordertrail.services.report_ports import ReportQueries
@@ -265,6 +267,9 @@ def default_approval_kinds() -> ExecutorRegistry:
     )
     kinds.register_executor(
         RULE_CHANGE, Role.CONTROLLER, rule_change_executor, check=check_rule_change_payload
+    )
+    kinds.register_executor(
+        AMENDMENT_POST, Role.CONTROLLER, post_amendment_executor, check=check_amendment_payload
     )
     kinds.register_executor(
         DISPUTE_REINSTATE, Role.CONTROLLER, reinstate_executor, check=check_reinstate_payload

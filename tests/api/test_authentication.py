@@ -65,6 +65,7 @@ AUTHENTICATED_ROUTES = [
     ("GET", "/v1/rules", "/v1/rules"),
     ("POST", "/v1/rules", "/v1/rules"),
     ("GET", "/v1/rules/{rule_id}", "/v1/rules/r-1"),
+    ("PUT", "/v1/amendments/thresholds/{currency}", "/v1/amendments/thresholds/USD"),
     (
         "GET",
         "/v1/obligations/{contract_id}/{obligation_id}/decisions",

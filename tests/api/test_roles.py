@@ -138,7 +138,10 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("POST", "/v1/revenue/catalog/templates", lambda: {"sku": "P"}, 422),
         ("POST", "/v1/revenue/catalog/ssp", lambda: {"sku": "P"}, 422),
     ],
-    Action.REVENUE_SETTINGS_WRITE: [("PUT", "/v1/revenue/settings", dict, 200)],
+    Action.REVENUE_SETTINGS_WRITE: [
+        ("PUT", "/v1/revenue/settings", dict, 200),
+        ("PUT", "/v1/amendments/thresholds/USD", lambda: {"absolute_minor": 100000}, 200),
+    ],
     Action.REVENUE_FACTS_WRITE: [
         (
             "POST",
@@ -260,6 +263,10 @@ def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
         ("GET", "/v1/approvals/{request_id}"): ("GET", "/v1/approvals/req-unknown"),
         ("POST", "/v1/holds/{hold_id}/release"): ("POST", "/v1/holds/hold-unknown/release"),
         ("GET", "/v1/rules/{rule_id}"): ("GET", "/v1/rules/r-unknown"),
+        ("PUT", "/v1/amendments/thresholds/{currency}"): (
+            "PUT",
+            "/v1/amendments/thresholds/USD",
+        ),
         ("GET", "/v1/obligations/{contract_id}/{obligation_id}/decisions"): (
             "GET",
             "/v1/obligations/ctr-SO-1/1/unit/decisions",

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ordertrail.domain.controls.amendments import AmendmentThreshold
 from ordertrail.domain.controls.holds import Hold, HoldNotFound
+from ordertrail.services.amendments import set_threshold
 from ordertrail.services.approval_ports import ApprovalRequest
 from ordertrail.services.approvals import ExecutorRegistry, Party, request_approval
 from ordertrail.services.controls_ports import (
@@ -160,6 +162,13 @@ class Controls:
         with self.uow_factory() as uow:
             found: list[StoredRule] = uow.controls.rules(tenant_id=tenant_id, rule_id=rule_id)
         return found
+
+    def set_threshold(
+        self, *, tenant_id: str, threshold: AmendmentThreshold, actor: str, now: datetime
+    ) -> None:
+        with self.uow_factory() as uow:
+            set_threshold(uow=uow, tenant_id=tenant_id, threshold=threshold, actor=actor, now=now)
+            uow.commit()
 
     def test(self, *, tenant_id: str, order_id: str, now: datetime) -> list[RuleTest]:
         with self.uow_factory() as uow:

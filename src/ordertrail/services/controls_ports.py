@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from ordertrail.domain.controls.amendments import AmendmentThreshold
 from ordertrail.domain.controls.holds import Hold
 from ordertrail.domain.controls.rules import Rule
 from ordertrail.services.audit_ports import AuditLog
@@ -69,7 +70,35 @@ class GateOrder:
     updated_at: datetime | None = None
 
 
-class ControlsStore(Protocol):
+@dataclass(frozen=True, slots=True)
+class ParkedAmendment:
+    """An `order.amended` milestone waiting for an approved `amendment.post` request."""
+
+    event_id: str
+    order_id: str
+    body: Mapping[str, Any]
+    currency: str
+    impact_minor: int
+    request_id: str
+    parked_at: datetime
+    posted_at: datetime | None = None
+
+
+class AmendmentStore(Protocol):
+    def threshold(self, *, tenant_id: str, currency: str) -> AmendmentThreshold | None: ...
+
+    def put_threshold(
+        self, *, tenant_id: str, threshold: AmendmentThreshold, actor: str, now: datetime
+    ) -> None: ...
+
+    def park(self, *, tenant_id: str, parked: ParkedAmendment) -> None: ...
+
+    def parked(self, *, tenant_id: str, event_id: str) -> ParkedAmendment | None: ...
+
+    def mark_posted(self, *, tenant_id: str, event_id: str, now: datetime) -> None: ...
+
+
+class ControlsStore(AmendmentStore, Protocol):
     def add_hold(self, *, tenant_id: str, hold: Hold) -> None: ...
 
     def hold(self, *, tenant_id: str, hold_id: str) -> Hold | None: ...

@@ -9,14 +9,17 @@ engine the newly releasable counts and the target-based engine posts exactly the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from ordertrail.services.amendments import APPROVED
+from ordertrail.services.audit_ports import AuditRecord
 from ordertrail.services.controls_ports import PENDING_BATCH_MAX, ControlsUnitOfWork
 from ordertrail.services.ports import Clock
 from ordertrail.services.recognition_gate import RERUN_OF
-from ordertrail.services.revenue import context_for, on_fulfilment
+from ordertrail.services.revenue import context_for, on_amended, on_fulfilment
 
 logger = logging.getLogger("ordertrail.controls")
 
@@ -71,3 +74,37 @@ def reevaluate_pending(
             logger.exception("re-evaluating %s/%s failed", tenant_id, order_id)
             failed += 1
     return ReevaluateResult(orders=done, failed=failed)
+
+
+def post_amendment_executor(
+    *,
+    uow: Any,
+    tenant_id: str,
+    payload: Mapping[str, Any],
+    actor: str,
+    now: datetime,
+) -> Mapping[str, Any] | None:
+    """The `amendment.post` approval kind: apply the parked `order.amended` milestone through
+    the engine's modification accounting, then audit `amendment.posted`."""
+    event_id = str(payload["event_id"])
+    parked = uow.controls.parked(tenant_id=tenant_id, event_id=event_id)
+    if parked is None or parked.posted_at is not None:
+        raise ValueError(f"no amendment {event_id} is waiting to be posted")
+    body = {**parked.body, APPROVED: actor}
+    ctx = context_for(uow=uow, tenant_id=tenant_id, body=body, now=now)
+    on_amended(ctx)
+    uow.controls.mark_posted(tenant_id=tenant_id, event_id=event_id, now=now)
+    uow.audit.append(
+        tenant_id=tenant_id,
+        records=[
+            AuditRecord(
+                kind="amendment.posted",
+                subject=f"order:{parked.order_id}",
+                actor=actor,
+                cause=f"{tenant_id}/{event_id}",
+                body={"request_id": parked.request_id, "impact_minor": parked.impact_minor},
+                occurred_at=now,
+            )
+        ],
+    )
+    return {"event_id": event_id, "order_id": parked.order_id}

@@ -38,6 +38,7 @@ from ordertrail.domain.revenue import (
     open_contract,
 )
 from ordertrail.domain.revenue.contracts import contract_id_for
+from ordertrail.services.amendments import hold_amendment
 from ordertrail.services.messaging import LANES, ConsumerUnitOfWork, Message
 from ordertrail.services.ports import Clock
 from ordertrail.services.recognition_gate import audit_entries, gate_lines
@@ -419,7 +420,16 @@ def on_amended(ctx: Context) -> None:
         lines=_changes_to(ctx, stored, lambda line: line["ordered"] - line.get("cancelled", 0)),
         reason=str(ctx.body["payload"].get("reason", "order amended")),
     )
-    apply_to(ctx, stored, mod)
+    # Above the tenant's impact threshold the amendment waits for approval (controls).
+    if not hold_amendment(
+        ctx.uow,
+        tenant_id=ctx.tenant_id,
+        body=ctx.body,
+        state=stored.state,
+        lines=mod.lines,
+        now=ctx.now,
+    ):
+        apply_to(ctx, stored, mod)
 
 
 def on_cancelled(ctx: Context) -> None:

@@ -10,12 +10,15 @@ import orjson
 from sqlalchemy import Connection, select, update
 
 from ordertrail.adapters.db.tables_controls import (
+    amendment_thresholds,
+    parked_amendments,
     recognition_decisions,
     recognition_gate_orders,
     recognition_rules,
     revenue_holds,
 )
 from ordertrail.domain.canonical import canonical_json
+from ordertrail.domain.controls.amendments import AmendmentThreshold
 from ordertrail.domain.controls.holds import Hold
 from ordertrail.domain.controls.rules import rule_from
 from ordertrail.services.controls_ports import (
@@ -24,6 +27,7 @@ from ordertrail.services.controls_ports import (
     PENDING_BATCH_MAX,
     Decision,
     GateOrder,
+    ParkedAmendment,
     StoredRule,
 )
 
@@ -93,7 +97,85 @@ def decision_row(tenant_id: str, d: Decision) -> dict[str, Any]:
     }
 
 
-class SqlControlsStore:
+class SqlAmendmentStore:
+    """Amendment thresholds and parked amendments on SQL (mixed into SqlControlsStore)."""
+
+    _c: Connection
+
+    def threshold(self, *, tenant_id: str, currency: str) -> AmendmentThreshold | None:
+        t = amendment_thresholds
+        row = self._c.execute(
+            select(t).where(t.c.tenant_id == tenant_id, t.c.currency == currency)
+        ).first()
+        if row is None:
+            return None
+        return AmendmentThreshold(
+            currency=row.currency, absolute_minor=row.absolute_minor, percent_bp=row.percent_bp
+        )
+
+    def put_threshold(
+        self, *, tenant_id: str, threshold: AmendmentThreshold, actor: str, now: datetime
+    ) -> None:
+        t = amendment_thresholds
+        values = {
+            "absolute_minor": threshold.absolute_minor,
+            "percent_bp": threshold.percent_bp,
+            "updated_by": actor,
+            "updated_at": now,
+        }
+        done = self._c.execute(
+            update(t)
+            .where(t.c.tenant_id == tenant_id, t.c.currency == threshold.currency)
+            .values(**values)
+        )
+        if done.rowcount == 0:
+            self._c.execute(
+                t.insert().values(tenant_id=tenant_id, currency=threshold.currency, **values)
+            )
+
+    def park(self, *, tenant_id: str, parked: ParkedAmendment) -> None:
+        self._c.execute(
+            parked_amendments.insert().values(
+                tenant_id=tenant_id,
+                event_id=parked.event_id,
+                order_id=parked.order_id,
+                body=canonical_json(parked.body),
+                currency=parked.currency,
+                impact_minor=parked.impact_minor,
+                request_id=parked.request_id,
+                parked_at=parked.parked_at,
+                posted_at=parked.posted_at,
+            )
+        )
+
+    def parked(self, *, tenant_id: str, event_id: str) -> ParkedAmendment | None:
+        t = parked_amendments
+        row = self._c.execute(
+            select(t).where(t.c.tenant_id == tenant_id, t.c.event_id == event_id)
+        ).first()
+        if row is None:
+            return None
+        return ParkedAmendment(
+            event_id=row.event_id,
+            order_id=row.order_id,
+            body=orjson.loads(row.body),
+            currency=row.currency,
+            impact_minor=row.impact_minor,
+            request_id=row.request_id,
+            parked_at=row.parked_at,
+            posted_at=row.posted_at,
+        )
+
+    def mark_posted(self, *, tenant_id: str, event_id: str, now: datetime) -> None:
+        t = parked_amendments
+        self._c.execute(
+            update(t)
+            .where(t.c.tenant_id == tenant_id, t.c.event_id == event_id)
+            .values(posted_at=now)
+        )
+
+
+class SqlControlsStore(SqlAmendmentStore):
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 

@@ -7,6 +7,7 @@ evidence of why revenue was or was not recognized, so it is never rewritten.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Index,
@@ -96,4 +97,33 @@ recognition_decisions = Table(
     Index(None, "tenant_id", "order_id", "seq"),
     Index(None, "tenant_id", "fallback", "seq"),
     comment="Append-only: every recognition decision, its rule version, facts and outcome.",
+)
+
+amendment_thresholds = Table(
+    "amendment_thresholds",
+    metadata,
+    _tenant(),
+    Column("currency", String(3), nullable=False),
+    Column("absolute_minor", BigInteger, nullable=True),
+    Column("percent_bp", Integer, nullable=True),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "currency"),
+    comment="Per currency: amendments moving the order value this much wait for approval.",
+)
+
+parked_amendments = Table(
+    "parked_amendments",
+    metadata,
+    _tenant(),
+    Column("event_id", String(128), nullable=False),
+    Column("order_id", String(128), nullable=False),
+    Column("body", Text, nullable=False, comment="The order.amended milestone, as JSON."),
+    Column("currency", String(3), nullable=False),
+    Column("impact_minor", BigInteger, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("parked_at", UtcDateTime, nullable=False),
+    Column("posted_at", UtcDateTime, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "event_id"),
+    comment="Amendments above the threshold, waiting for an approved amendment.post request.",
 )

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from ordertrail.domain.controls.amendments import AmendmentThreshold
 from ordertrail.domain.controls.holds import Hold
 from ordertrail.services.controls_ports import (
     DECISIONS_PAGE_MAX,
@@ -18,6 +19,7 @@ from ordertrail.services.controls_ports import (
     PENDING_BATCH_MAX,
     Decision,
     GateOrder,
+    ParkedAmendment,
     StoredRule,
 )
 
@@ -31,6 +33,8 @@ class ControlsTables:
     gates: dict[tuple[str, str], GateOrder] = field(default_factory=dict)
     rules: dict[tuple[str, str, int], StoredRule] = field(default_factory=dict)
     decisions: list[tuple[str, Decision]] = field(default_factory=list)
+    thresholds: dict[tuple[str, str], AmendmentThreshold] = field(default_factory=dict)
+    parked: dict[tuple[str, str], ParkedAmendment] = field(default_factory=dict)
 
 
 class MemoryControlsStore:
@@ -40,18 +44,23 @@ class MemoryControlsStore:
         self._gates: dict[tuple[str, str], GateOrder] = {}
         self._rules: dict[tuple[str, str, int], StoredRule] = {}
         self._decisions: list[tuple[str, Decision]] = []
+        self._thresholds: dict[tuple[str, str], AmendmentThreshold] = {}
+        self._parked: dict[tuple[str, str], ParkedAmendment] = {}
 
     def commit(self) -> None:
         with self._tables.lock:
             self._tables.holds.update(self._holds)
             self._tables.gates.update(self._gates)
             self._tables.rules.update(self._rules)
+            self._tables.thresholds.update(self._thresholds)
+            self._tables.parked.update(self._parked)
             start = len(self._tables.decisions)
             self._tables.decisions.extend(
                 (tenant, replace(d, seq=start + i + 1))
                 for i, (tenant, d) in enumerate(self._decisions)
             )
         self._holds, self._gates, self._rules, self._decisions = {}, {}, {}, []
+        self._thresholds, self._parked = {}, {}
 
     def _all_holds(self) -> dict[tuple[str, str], Hold]:
         with self._tables.lock:
@@ -166,3 +175,33 @@ class MemoryControlsStore:
             and (not fallback_only or d.fallback)
         ]
         return list(reversed(found))[: min(limit, DECISIONS_PAGE_MAX)]
+
+    def threshold(self, *, tenant_id: str, currency: str) -> AmendmentThreshold | None:
+        key = (tenant_id, currency)
+        if key in self._thresholds:
+            return self._thresholds[key]
+        with self._tables.lock:
+            return self._tables.thresholds.get(key)
+
+    def put_threshold(
+        self, *, tenant_id: str, threshold: AmendmentThreshold, actor: str, now: datetime
+    ) -> None:
+        del actor, now  # the SQL store keeps who set it and when; tests read the value only
+        self._thresholds[(tenant_id, threshold.currency)] = threshold
+
+    def park(self, *, tenant_id: str, parked: ParkedAmendment) -> None:
+        if self.parked(tenant_id=tenant_id, event_id=parked.event_id) is not None:
+            raise ValueError(f"amendment {parked.event_id} is parked already")
+        self._parked[(tenant_id, parked.event_id)] = parked
+
+    def parked(self, *, tenant_id: str, event_id: str) -> ParkedAmendment | None:
+        key = (tenant_id, event_id)
+        if key in self._parked:
+            return self._parked[key]
+        with self._tables.lock:
+            return self._tables.parked.get(key)
+
+    def mark_posted(self, *, tenant_id: str, event_id: str, now: datetime) -> None:
+        found = self.parked(tenant_id=tenant_id, event_id=event_id)
+        if found is not None:
+            self._parked[(tenant_id, event_id)] = replace(found, posted_at=now)

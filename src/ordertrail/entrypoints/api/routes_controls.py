@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from ordertrail.domain.controls.amendments import AmendmentThreshold, InvalidThreshold
 from ordertrail.domain.controls.holds import (
     HoldAlreadyReleased,
     HoldError,
@@ -39,6 +40,7 @@ HoldReleaser = Annotated[Principal, Depends(require(Action.HOLDS_RELEASE))]
 RuleReader = Annotated[Principal, Depends(require(Action.RULES_READ))]
 RuleProposer = Annotated[Principal, Depends(require(Action.RULES_PROPOSE))]
 ReportReader = Annotated[Principal, Depends(require(Action.REPORTS_READ))]
+SettingsWriter = Annotated[Principal, Depends(require(Action.REVENUE_SETTINGS_WRITE))]
 
 # Each refusal's HTTP status and code (docs/integrators/README.md lists every code).
 REFUSALS: tuple[tuple[type[Exception], int, str], ...] = (
@@ -264,3 +266,46 @@ async def post_rule(request: Request, principal: RuleProposer, body: RuleProposa
         )
     )
     return {"rule": rule_document(stored), "approval": request_document(approval)}
+
+
+class Threshold(BaseModel):
+    """Amendments moving an order's value by at least this much wait for approval."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    absolute_minor: int | None = Field(default=None, ge=0, le=10**15)
+    percent_bp: int | None = Field(
+        default=None, ge=0, le=1_000_000, description="Basis points: 1000 is 10%."
+    )
+
+
+@router.put(
+    "/v1/amendments/thresholds/{currency}",
+    summary="Set the impact above which an order amendment waits for approval",
+)
+async def put_threshold(
+    request: Request,
+    principal: SettingsWriter,
+    currency: Annotated[str, Path(pattern="^[A-Z]{3}$")],
+    body: Threshold,
+) -> Any:
+    app = container(request)
+    try:
+        threshold = AmendmentThreshold(
+            currency=currency, absolute_minor=body.absolute_minor, percent_bp=body.percent_bp
+        )
+    except InvalidThreshold as error:
+        raise ApiError(422, "invalid_threshold", str(error)) from None
+    await _run(
+        lambda: app.controls.set_threshold(
+            tenant_id=principal.tenant_id,
+            threshold=threshold,
+            actor=principal.actor,
+            now=app.clock.now(),
+        )
+    )
+    return {
+        "currency": currency,
+        "absolute_minor": threshold.absolute_minor,
+        "percent_bp": threshold.percent_bp,
+    }
