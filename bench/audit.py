@@ -445,6 +445,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             if args.no_ingest:
                 continue
             with_audit, without, shares = [], [], []
+            appends = ""
             entries = 0
             for _ in range(args.rounds):
                 for audited in (True, False):
@@ -455,12 +456,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                     if audited:
                         with_audit.append(elapsed)
                         shares.append(watch.seconds / elapsed)
+                        appends = f"{watch.calls} appends of {watch.records} records"
                     else:
                         without.append(elapsed)
             median_with, median_without = statistics.median(with_audit), statistics.median(without)
             print(
                 f"[{dialect}] ingest of {args.orders} orders ({args.orders * 4} events, "
-                f"{entries} journal entries): with audit {median_with:.2f} s, without "
+                f"{entries} journal entries, {appends}): with audit {median_with:.2f} s, without "
                 f"{median_without:.2f} s (medians of {args.rounds}); the append's own time is "
                 f"{statistics.median(shares):.1%} of ingest; difference of the runs "
                 f"{(median_with - median_without) / median_with:+.1%} (target <= 10%)"

@@ -19,6 +19,7 @@ from sqlalchemy import (
     and_,
     cast,
     func,
+    insert,
     select,
     union,
     update,
@@ -51,6 +52,8 @@ from ordertrail.services.audit_ports import (
 
 # Bound the IN lists of one statement (SQLite allows 32766 parameters, PostgreSQL 65535).
 _IN_CHUNK = 1_000
+# Appends up to this many records are one multi-row INSERT on PostgreSQL (11 parameters each).
+_ONE_STATEMENT_MAX = 1_000
 _CHAIN_COLUMNS = "seq, kind, subject, actor, cause, body, {occurred}, prev_hash, hash"
 _CHAIN_WHERE = " FROM audit_records WHERE tenant_id = {p} AND seq > {p} ORDER BY seq LIMIT {p}"
 # occurred_at as `instant_text` writes it, formatted by PostgreSQL.
@@ -121,30 +124,33 @@ def append_records(
             )
         )
         prev = digest
-    connection.execute(
-        audit_records.insert(),
-        [
-            {
-                "tenant_id": tenant_id,
-                "seq": s.seq,
-                "kind": s.kind,
-                "subject": s.subject,
-                "actor": s.actor,
-                "cause": s.cause,
-                "body": s.body_json,
-                "occurred_at": s.occurred_at,
-                "recorded_at": s.recorded_at,
-                "prev_hash": s.prev_hash,
-                "hash": s.hash,
-            }
-            for s in stored
-        ],
-    )
-    connection.execute(
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "seq": s.seq,
+            "kind": s.kind,
+            "subject": s.subject,
+            "actor": s.actor,
+            "cause": s.cause,
+            "body": s.body_json,
+            "occurred_at": s.occurred_at,
+            "recorded_at": s.recorded_at,
+            "prev_hash": s.prev_hash,
+            "hash": s.hash,
+        }
+        for s in stored
+    ]
+    move_head = (
         update(audit_heads)
         .where(audit_heads.c.tenant_id == tenant_id)
         .values(seq=seq, head_hash=prev)
     )
+    if connection.dialect.name == "postgresql" and len(rows) <= _ONE_STATEMENT_MAX:
+        # One round trip for both: the head moves in a data-modifying CTE of the insert.
+        connection.execute(insert(audit_records).values(rows).add_cte(move_head.cte("moved")))
+        return stored
+    connection.execute(audit_records.insert(), rows)
+    connection.execute(move_head)
     return stored
 
 
