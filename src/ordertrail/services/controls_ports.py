@@ -123,7 +123,8 @@ class ControlsStore(AmendmentStore, Protocol):
     def save_gate_order(self, *, tenant_id: str, gate: GateOrder) -> None: ...
 
     def pending_orders(self, *, limit: int = PENDING_BATCH_MAX) -> list[tuple[str, str]]:
-        """(tenant, order) pairs with a line the gate still holds back, at most `limit`."""
+        """(tenant, order) pairs with a line the gate still holds back, least recently judged
+        first (each run updates the ones it judged, so a long backlog rotates), at most `limit`."""
         ...
 
     def add_rule(self, *, tenant_id: str, stored: StoredRule) -> None: ...

@@ -256,7 +256,7 @@ class SqlControlsStore(SqlAmendmentStore):
         rows = self._c.execute(
             select(t.c.tenant_id, t.c.order_id)
             .where(t.c.pending.is_(True))
-            .order_by(t.c.tenant_id, t.c.order_id)
+            .order_by(t.c.updated_at, t.c.tenant_id, t.c.order_id)
             .limit(min(limit, PENDING_BATCH_MAX))
         ).all()
         return [(row.tenant_id, row.order_id) for row in rows]

@@ -72,6 +72,8 @@ recognition_gate_orders = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "order_id"),
     Index(None, "pending", "tenant_id"),
+    # The re-evaluation job takes the least recently judged pending orders first (rotation).
+    Index(None, "pending", "updated_at"),
     comment="The recognition gate's state per order: what is known and what was released.",
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ordertrail.domain.controls.amendments import AmendmentThreshold
 from ordertrail.domain.controls.holds import Hold
@@ -111,9 +111,12 @@ class MemoryControlsStore:
     def pending_orders(self, *, limit: int = PENDING_BATCH_MAX) -> list[tuple[str, str]]:
         with self._tables.lock:
             gates = {**self._tables.gates, **self._gates}
-        return sorted(key for key, gate in gates.items() if gate.pending)[
-            : min(limit, PENDING_BATCH_MAX)
-        ]
+        pending = sorted(
+            (gate.updated_at or datetime.min.replace(tzinfo=UTC), key)
+            for key, gate in gates.items()
+            if gate.pending
+        )
+        return [key for _, key in pending][: min(limit, PENDING_BATCH_MAX)]
 
     def add_rule(self, *, tenant_id: str, stored: StoredRule) -> None:
         key = (tenant_id, stored.rule.rule_id, stored.rule.version)

@@ -1,4 +1,4 @@
-"""amendment thresholds and parked amendments (revenue controls)
+"""amendment thresholds, parked amendments; pending gate orders by last judgement
 
 Revision ID: 0017
 Revises: 0016
@@ -47,7 +47,17 @@ def upgrade() -> None:
         comment="Amendments above the threshold, waiting for an approved amendment.post request.",
     )
 
+    op.create_index(
+        op.f("ix_recognition_gate_orders_pending_updated_at"),
+        "recognition_gate_orders",
+        ["pending", "updated_at"],
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(
+        op.f("ix_recognition_gate_orders_pending_updated_at"),
+        table_name="recognition_gate_orders",
+    )
     op.drop_table("parked_amendments")
     op.drop_table("amendment_thresholds")
