@@ -173,7 +173,11 @@ class Handler(Protocol):
     """A consumer: a stable name (the inbox key) and an effect done through the unit of work.
 
     `handle` must not commit: the consumer loop records the message in the inbox and commits
-    both together, and acknowledges the delivery only after that commit.
+    both together, and acknowledges the delivery only after that commit. The loop may handle
+    several messages (in delivery order) in one unit of work, so a handler must read through
+    the unit of work rather than keep state between calls; one that cannot sets an optional
+    class attribute `batchable = False` and gets one transaction per message
+    (services/consumer.py).
     """
 
     @property
