@@ -184,9 +184,7 @@ def raw_chain_rate(url: str) -> tuple[Rates, int, Rates]:
             head = hashlib.sha256(head + blob).digest()
 
     def verify_in_memory() -> None:
-        verifier = ChainVerifier(tenant_id=TENANT)
-        for link in links:
-            verifier.feed(link)
+        ChainVerifier(tenant_id=TENANT).feed_page(links)
 
     return Rates.of(chain_raw, len(blobs)), len(blobs), Rates.of(verify_in_memory, len(links))
 

@@ -17,7 +17,6 @@ from typing import Any
 from ordertrail.domain.audit import (
     Break,
     ChainVerifier,
-    EntryClaim,
     entry_digest,
     entry_subject,
 )
@@ -119,11 +118,7 @@ def verify_tenant(
         page = store.chain(tenant_id=tenant_id, after_seq=after, limit=page_size)
         if not page:
             break
-        claims: list[EntryClaim] = []
-        for record in page:
-            claim = verifier.feed(record)
-            if claim is not None:
-                claims.append(claim)
+        claims = verifier.feed_page(page)
         if claims:
             verifier.check_entries(
                 claims,
