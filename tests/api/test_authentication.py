@@ -71,11 +71,27 @@ AUTHENTICATED_ROUTES = [
         "/v1/obligations/{contract_id}/{obligation_id}/decisions",
         "/v1/obligations/ctr-1/1/unit/decisions",
     ),
+    ("POST", "/v1/disputes", "/v1/disputes"),
+    ("GET", "/v1/disputes", "/v1/disputes"),
+    ("GET", "/v1/disputes/reasons", "/v1/disputes/reasons"),
+    ("PUT", "/v1/disputes/reasons/{code}", "/v1/disputes/reasons/damaged"),
+    ("PUT", "/v1/disputes/webhook/secret", "/v1/disputes/webhook/secret"),
+    ("DELETE", "/v1/disputes/webhook/secret", "/v1/disputes/webhook/secret"),
+    ("GET", "/v1/disputes/{dispute_id}", "/v1/disputes/dsp-1"),
+    ("POST", "/v1/disputes/{dispute_id}/evidence", "/v1/disputes/dsp-1/evidence"),
+    (
+        "GET",
+        "/v1/disputes/{dispute_id}/evidence/{evidence_id}",
+        "/v1/disputes/dsp-1/evidence/evd-1",
+    ),
+    ("POST", "/v1/disputes/{dispute_id}/resolve", "/v1/disputes/dsp-1/resolve"),
 ]
 AUTHENTICATED_REQUESTS = [(method, path) for method, _, path in AUTHENTICATED_ROUTES]
 PUBLIC_PATHS = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 # Called by carriers, authenticated by the provider's signature instead of a key (tests/carriers).
 PUBLIC_PATHS.add("/v1/carriers/webhooks/{provider}/{token}")
+# Called by a service desk, authenticated by its HMAC signature instead of a key (tests/disputes).
+PUBLIC_PATHS.add("/v1/disputes/webhook/{token}")
 
 BAD_HEADERS = {
     "missing header": {},

@@ -33,6 +33,7 @@ PUBLIC = {
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
     ("POST", "/v1/carriers/webhooks/{provider}/{token}"),
+    ("POST", "/v1/disputes/webhook/{token}"),
 }
 
 Sample = tuple[str, str, Any, int]

@@ -205,6 +205,43 @@ REQUESTS: dict[Action, list[tuple[str, str, Any, int]]] = {
         ("PUT", "/v1/carriers/ups/secret", lambda: {"secret": "credential"}, 200),
         ("DELETE", "/v1/carriers/fedex/secret", None, 404),
     ],
+    Action.DISPUTES_READ: [
+        ("GET", "/v1/disputes", None, 200),
+        ("GET", "/v1/disputes/reasons", None, 200),
+        ("GET", "/v1/disputes/dsp-unknown", None, 404),
+        ("GET", "/v1/disputes/dsp-unknown/evidence/evd-unknown", None, 404),
+    ],
+    Action.DISPUTES_OPEN: [
+        (
+            "POST",
+            "/v1/disputes",
+            lambda: {"order_id": "SO-1", "reason_code": "damaged", "description": "walk"},
+            201,
+        )
+    ],
+    Action.DISPUTES_EVIDENCE: [
+        (
+            "POST",
+            "/v1/disputes/dsp-unknown/evidence",
+            lambda: {"kind": "other", "filename": "a.txt", "content_base64": "YQ=="},
+            404,
+        )
+    ],
+    Action.DISPUTES_RESOLVE: [
+        (
+            "POST",
+            "/v1/disputes/dsp-unknown/resolve",
+            lambda: {"outcome": "rejected", "note": "walk"},
+            404,
+        )
+    ],
+    Action.DISPUTES_CONFIGURE: [
+        ("PUT", "/v1/disputes/reasons/walk", lambda: {"description": "walk"}, 200)
+    ],
+    Action.DISPUTES_WEBHOOK_MANAGE: [
+        ("PUT", "/v1/disputes/webhook/secret", lambda: {"secret": "desk"}, 200),
+        ("DELETE", "/v1/disputes/webhook/secret", None, 204),
+    ],
 }
 # Actions no HTTP endpoint performs, with the reason; a new endpoint for one must move it above.
 WITHOUT_ENDPOINT = {
@@ -278,10 +315,23 @@ def test_every_authenticated_route_needs_an_action_listed_here(sqlite_app):
         ("POST", "/v1/approvals/{request_id}/reject"): ("POST", "/v1/approvals/req-unknown/reject"),
         ("PUT", "/v1/carriers/{provider}/secret"): ("PUT", "/v1/carriers/ups/secret"),
         ("DELETE", "/v1/carriers/{provider}/secret"): ("DELETE", "/v1/carriers/fedex/secret"),
+        ("GET", "/v1/disputes/{dispute_id}"): ("GET", "/v1/disputes/dsp-unknown"),
+        ("GET", "/v1/disputes/{dispute_id}/evidence/{evidence_id}"): (
+            "GET",
+            "/v1/disputes/dsp-unknown/evidence/evd-unknown",
+        ),
+        ("POST", "/v1/disputes/{dispute_id}/evidence"): (
+            "POST",
+            "/v1/disputes/dsp-unknown/evidence",
+        ),
+        ("POST", "/v1/disputes/{dispute_id}/resolve"): ("POST", "/v1/disputes/dsp-unknown/resolve"),
+        ("PUT", "/v1/disputes/reasons/{code}"): ("PUT", "/v1/disputes/reasons/walk"),
     }
     public = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
     # Called by carriers and authenticated by the provider's signature, not a key.
     public.add("/v1/carriers/webhooks/{provider}/{token}")
+    # Called by a service desk and authenticated by its HMAC signature, not a key.
+    public.add("/v1/disputes/webhook/{token}")
     assert {templated.get(route, route) for route in served if route[1] not in public} == walked
 
 

@@ -288,16 +288,14 @@ async def put_webhook_secret(
 
 
 @router.delete(
-    "/webhook/secret", status_code=204, summary="Remove the secret: the webhook then answers 401"
+    "/webhook/secret",
+    status_code=204,
+    summary="Remove the secret (idempotent): the webhook then answers 401",
 )
 async def delete_webhook_secret(request: Request, principal: WebhookManager) -> Response:
-    removed = await _run(
+    await _run(
         lambda: container(request).disputes.delete_webhook_secret(tenant_id=principal.tenant_id)
     )
-    if not removed:
-        raise ApiError(
-            404, "dispute_webhook_not_configured", "no dispute webhook secret is configured"
-        )
     return Response(status_code=204)
 
 
