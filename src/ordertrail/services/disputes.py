@@ -643,6 +643,68 @@ def list_disputes(
     return uow.disputes.page(tenant_id=tenant_id, where=where, after=after, limit=bounded + 1)
 
 
+# ---- documents: what the API and the CLI show -------------------------------------------
+
+
+def evidence_document(e: Evidence) -> dict[str, Any]:
+    return {
+        "evidence_id": e.evidence_id,
+        "kind": e.kind,
+        "filename": e.filename,
+        "media_type": e.media_type,
+        "size_bytes": e.size_bytes,
+        "sha256": e.sha256,
+        "attached_by": e.attached_by,
+        "attached_at": e.attached_at.isoformat(),
+        "note": e.note,
+    }
+
+
+def dispute_document(d: Dispute, evidence: list[Evidence] | None = None) -> dict[str, Any]:
+    r = d.resolution
+    doc: dict[str, Any] = {
+        "dispute_id": d.dispute_id,
+        "order_id": d.order_id,
+        "line_ids": list(d.line_ids),
+        "reason_code": d.reason_code,
+        "description": d.description,
+        "external_ref": d.external_ref,
+        "channel": d.channel,
+        "status": d.status,
+        "opened_by": d.opened_by,
+        "opened_at": d.opened_at.isoformat(),
+        "hold_ids": list(d.hold_ids),
+        "pending_request_id": d.pending_request_id,
+        "resolved_at": None if d.resolved_at is None else d.resolved_at.isoformat(),
+        "resolution": None
+        if r is None
+        else {
+            "outcome": r.outcome,
+            "decided_by": r.decided_by,
+            "requested_by": r.requested_by,
+            "approval_id": r.approval_id,
+            "note": r.note,
+            "amount_minor": r.amount_minor,
+            "treatment": r.treatment,
+            "entry_ids": list(r.entry_ids),
+        },
+    }
+    if evidence is not None:
+        doc["evidence"] = [evidence_document(e) for e in evidence]
+    return doc
+
+
+def reason_document(r: DisputeReason) -> dict[str, Any]:
+    return {
+        "code": r.code,
+        "description": r.description,
+        "required_evidence": list(r.required_evidence),
+        "signer_role": r.signer_role,
+        "second_approval": r.second_approval,
+        "active": r.active,
+    }
+
+
 UowFactory = Callable[[], Any]
 
 

@@ -30,7 +30,8 @@ from ordertrail.entrypoints.api.errors import ApiError
 from ordertrail.entrypoints.api.routes_controls import request_document
 from ordertrail.services.access import Action, Role
 from ordertrail.services.approvals import ApprovalError, Party
-from ordertrail.services.dispute_ports import DISPUTES_PAGE_MAX, Dispute, DisputeFilter, Evidence
+from ordertrail.services.dispute_ports import DISPUTES_PAGE_MAX, Dispute, DisputeFilter
+from ordertrail.services.disputes import dispute_document, evidence_document, reason_document
 from ordertrail.services.keys import Principal
 from ordertrail.services.pagination import cursor_time, decode_cursor, encode_cursor
 
@@ -52,65 +53,6 @@ async def _run(work: Callable[[], Any]) -> Any:
         raise ApiError(error.status, error.code, str(error)) from None
     except ApprovalError as error:
         raise ApiError(422, error.code, str(error)) from None
-
-
-def evidence_document(e: Evidence) -> dict[str, Any]:
-    return {
-        "evidence_id": e.evidence_id,
-        "kind": e.kind,
-        "filename": e.filename,
-        "media_type": e.media_type,
-        "size_bytes": e.size_bytes,
-        "sha256": e.sha256,
-        "attached_by": e.attached_by,
-        "attached_at": e.attached_at.isoformat(),
-        "note": e.note,
-    }
-
-
-def dispute_document(d: Dispute, evidence: list[Evidence] | None = None) -> dict[str, Any]:
-    r = d.resolution
-    doc: dict[str, Any] = {
-        "dispute_id": d.dispute_id,
-        "order_id": d.order_id,
-        "line_ids": list(d.line_ids),
-        "reason_code": d.reason_code,
-        "description": d.description,
-        "external_ref": d.external_ref,
-        "channel": d.channel,
-        "status": d.status,
-        "opened_by": d.opened_by,
-        "opened_at": d.opened_at.isoformat(),
-        "hold_ids": list(d.hold_ids),
-        "pending_request_id": d.pending_request_id,
-        "resolved_at": None if d.resolved_at is None else d.resolved_at.isoformat(),
-        "resolution": None
-        if r is None
-        else {
-            "outcome": r.outcome,
-            "decided_by": r.decided_by,
-            "requested_by": r.requested_by,
-            "approval_id": r.approval_id,
-            "note": r.note,
-            "amount_minor": r.amount_minor,
-            "treatment": r.treatment,
-            "entry_ids": list(r.entry_ids),
-        },
-    }
-    if evidence is not None:
-        doc["evidence"] = [evidence_document(e) for e in evidence]
-    return doc
-
-
-def reason_document(r: DisputeReason) -> dict[str, Any]:
-    return {
-        "code": r.code,
-        "description": r.description,
-        "required_evidence": list(r.required_evidence),
-        "signer_role": r.signer_role,
-        "second_approval": r.second_approval,
-        "active": r.active,
-    }
 
 
 class NewDispute(BaseModel):

@@ -10,6 +10,7 @@ from ordertrail.entrypoints.cli import (
     audit,
     carriers,
     db,
+    disputes,
     dlq,
     docs,
     holds,
@@ -59,6 +60,7 @@ app.add_typer(sources.app, name="sources")
 app.add_typer(audit.app, name="audit")
 app.add_typer(approvals.app, name="approvals")
 app.add_typer(holds.app, name="holds")
+app.add_typer(disputes.app, name="disputes")
 app.add_typer(rules.app, name="rules")
 
 
