@@ -108,4 +108,4 @@ def test_a_dispute_goes_from_open_to_rejected_through_the_cli(tmp_path: Path) ->
     shown = runner.invoke(cli, ["disputes", "show", dispute_id, "--tenant", "acme", *db])
     assert "delivery_proof" in shown.output
     reasons = runner.invoke(cli, ["disputes", "reasons", "--tenant", "acme", *db])
-    assert "legal_signoff" in reasons.output
+    assert "legal" in reasons.output
