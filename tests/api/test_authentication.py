@@ -85,6 +85,10 @@ AUTHENTICATED_ROUTES = [
         "/v1/disputes/dsp-1/evidence/evd-1",
     ),
     ("POST", "/v1/disputes/{dispute_id}/resolve", "/v1/disputes/dsp-1/resolve"),
+    ("GET", "/v1/audit/records", "/v1/audit/records"),
+    ("GET", "/v1/audit/verify", "/v1/audit/verify"),
+    ("GET", "/v1/audit/public-key", "/v1/audit/public-key"),
+    ("POST", "/v1/audit/checkpoints", "/v1/audit/checkpoints"),
 ]
 AUTHENTICATED_REQUESTS = [(method, path) for method, _, path in AUTHENTICATED_ROUTES]
 PUBLIC_PATHS = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
