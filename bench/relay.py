@@ -71,8 +71,14 @@ DEFAULT_SECONDS = 2.0
 DEFAULT_STEADY_RATE = 40
 DEFAULT_STEADY_SECONDS = 10.0
 QUICK_SECONDS = 1.0
-# Events per ingest call in the latency run: 10 every 10 ms at 1,000/s.
-INGEST_BATCH = 10
+# The latency run's load: the events are generated beforehand, and every INGEST_TICK_S the bench
+# ingests, in one call of the real ingest service, every event whose due time (i / rate) has come,
+# at most INGEST_BATCH_MAX of them. An ingest call slower than a tick makes the next batch larger
+# instead of lowering the offered rate (at 1,000/s: about 10 per call when calls keep up).
+INGEST_TICK_S = 0.01
+INGEST_BATCH_MAX = 250
+# Orders whose events the `target_rate_interleaved` run mixes (see interleave_orders).
+INTERLEAVE_WINDOW = 200
 WARMUP_EVENTS = 300
 DRAIN_PATIENCE_S = 120.0
 # Targets of the pipeline issue.
@@ -266,21 +272,51 @@ def wait_for_effects(engine: Engine, ids: set[str]) -> dict[str, float]:
 
 
 def paced_ingest(app: Ordertrail, events: list[dict[str, Any]], *, rate: float) -> dict[str, float]:
-    """Ingest `events` at `rate` per second; return each message id's commit time (epoch s)."""
+    """Ingest `events` on a schedule of `rate` per second; return each message id's commit time.
+
+    Event i is due at start + i / rate. Each tick ingests every due event not yet sent in one
+    call (bounded); a call longer than a tick delays the next ticks, which then catch up with
+    larger batches, so the offered rate holds. An event's commit time is when its call returned.
+    """
     committed: dict[str, float] = {}
-    interval_s = INGEST_BATCH / rate
     started = time.perf_counter()
-    for number, start in enumerate(range(0, len(events), INGEST_BATCH)):
-        due = started + number * interval_s
-        pause = due - time.perf_counter()
+    sent = 0
+    tick = 0
+    while sent < len(events):
+        pause = started + tick * INGEST_TICK_S - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        batch = events[start : start + INGEST_BATCH]
+        tick += 1
+        due = min(len(events), int((time.perf_counter() - started) * rate) + 1)
+        if due <= sent:
+            continue
+        batch = events[sent : min(due, sent + INGEST_BATCH_MAX)]
         app.ingest(raw_events=batch, principal=PRINCIPAL)
         at = time.time()
         for event in batch:
             committed[f"{PRINCIPAL.tenant_id}/{event['event_id']}"] = at
+        sent += len(batch)
     return committed
+
+
+def interleave_orders(events: list[dict[str, Any]], *, window: int) -> list[dict[str, Any]]:
+    """The same events with `window` orders' lifecycles interleaved, each order's kept in order.
+
+    The seeded workload lists an order's events together (placed, confirmed, allocated,
+    dispatched, ...), so five or so consecutive messages share an order. A lane hands a consumer
+    at most one message per order per batch, so such a stream caps batches at about five; live
+    traffic at 1,000 events/s comes from many orders at once. Round-robin over `window` orders.
+    """
+    by_order: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        by_order.setdefault(str(event.get("order_id")), []).append(event)
+    groups = list(by_order.values())
+    mixed: list[dict[str, Any]] = []
+    for start in range(0, len(groups), window):
+        chunk = groups[start : start + window]
+        for step in range(max(len(g) for g in chunk)):
+            mixed.extend(g[step] for g in chunk if step < len(g))
+    return mixed
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,12 +419,18 @@ def main(argv: Sequence[str] | None = None) -> None:
             url=url, events=events, rounds=args.rounds, batch_size=args.batch_size, console=console
         )
     latencies: dict[str, Latency] = {}
-    for name, rate, run_s in (
-        ("target_rate", args.rate, seconds),
-        ("steady_rate", args.steady_rate, QUICK_SECONDS if args.quick else args.steady_seconds),
+    for name, rate, run_s, window in (
+        ("target_rate", args.rate, seconds, 1),
+        ("target_rate_interleaved", args.rate, seconds, INTERLEAVE_WINDOW),
+        ("steady_rate", args.steady_rate, QUICK_SECONDS if args.quick else args.steady_seconds, 1),
     ):
         count_events = int(rate * run_s)
         stream = generate(events_count=count_events + WARMUP_EVENTS, seed=args.seed + 1).events
+        if window > 1:
+            stream = [
+                *stream[:WARMUP_EVENTS],
+                *interleave_orders(stream[WARMUP_EVENTS:], window=window),
+            ]
         console.print(f"latency: {count_events} events at {rate:,.0f}/s offered")
         with databases.postgres() as url:
             latencies[name] = measure_latency(
