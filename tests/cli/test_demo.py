@@ -124,6 +124,19 @@ def test_the_demo_sends_a_sample_through_revenue_closes_the_month_and_shows_its_
         result.output,
     )
     assert override is not None, result.output
+    # Carrier traffic from the simulator: webhooks (one tampered, refused) and polls deliver the
+    # sampled shipments, and the deliveries the orders did not know of yet become revenue.
+    carriers = re.search(
+        r"Carriers: the simulator delivered (\d+) shipments in [\d.]+ s; (\d+) of those "
+        r"deliveries became revenue",
+        " ".join(result.output.split()),
+    )
+    assert carriers is not None, result.output
+    assert int(carriers.group(1)) >= 1
+    assert "1 tampered webhook was refused" in " ".join(result.output.split())
+    assert "Carrier webhooks from the simulator" in result.output
+    assert "Carrier polls of the simulator" in result.output
+    assert re.search(r"fedex\s+│\s+\d+ │\s+\d+ │\s+\d+ │\s+1 │", result.output)
     app = bootstrap(settings=Settings(database_url=sqlite_url(database)))
     try:
         request = app.approvals.get(tenant_id="demo", request_id=override.group(1))

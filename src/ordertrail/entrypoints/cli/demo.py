@@ -23,7 +23,7 @@ from sqlalchemy.exc import DatabaseError
 from ordertrail.adapters.traffic import Traffic, generate_traffic, last_complete_month
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.domain.orders import LIFECYCLE
-from ordertrail.entrypoints.cli import demo_controls, demo_revenue
+from ordertrail.entrypoints.cli import demo_carriers, demo_controls, demo_revenue
 from ordertrail.entrypoints.cli.common import console, fail, open_app
 from ordertrail.services.keys import Principal, create_key
 from ordertrail.services.results import BatchSummary, IngestResult, Outcome
@@ -96,6 +96,7 @@ def demo(
             controls = demo_controls.run_controls(app, tenant_id=DEMO_TENANT, order_ids=sampled)
             if controls is not None:
                 console.print(demo_controls.controls_table(controls))
+            demo_carriers.show_carriers(app, tenant_id=DEMO_TENANT)
     finally:
         app.close()
     console.print(f"The whole demo took {time.perf_counter() - run_started:.1f} s.")
