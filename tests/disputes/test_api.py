@@ -92,6 +92,19 @@ def test_a_rejection_over_http_waits_for_the_evidence_then_reinstates_the_revenu
     )
     assert fetched.content == document
     assert fetched.headers["x-content-sha256"] == evidence["sha256"]
+    assert fetched.headers["x-content-type-options"] == "nosniff"
+    assert fetched.headers["content-disposition"] == 'attachment; filename="pod.pdf"'
+    mail = b"From: customer\r\n\r\nThanks, all arrived."
+    raw = client.post(
+        f"/v1/disputes/{dispute_id}/evidence?kind=correspondence&filename=mail.eml",
+        content=mail,
+        headers={**portal, "Content-Type": "message/rfc822"},
+    )
+    assert raw.status_code == 201, raw.text
+    assert (raw.json()["sha256"], raw.json()["media_type"]) == (
+        hashlib.sha256(mail).hexdigest(),
+        "message/rfc822",
+    )
 
     done = client.post(resolve, json={"outcome": "rejected", "note": "POD"}, headers=controller)
     assert done.status_code == 200, done.text
@@ -173,7 +186,7 @@ def test_the_service_desk_webhook_accepts_only_fresh_bodies_signed_with_the_secr
     good = client.post(path, content=body, headers=_signed("desk-secret", body, at=now))
     assert good.status_code == 201, good.text
     assert good.json()["channel"] == "webhook"
-    assert good.json()["opened_by"].startswith("webhook:")
+    assert good.json()["opened_by"] == "webhook:service_desk"
     for headers in (
         _signed("wrong-secret", body, at=now),
         _signed("desk-secret", body, at=now - 301),
