@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from threading import Lock
+from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 # tables first: it imports every area's tables module, whose cross-imports need it complete.
 from ordertrail.adapters.db import tables as _tables  # noqa: F401
@@ -25,9 +28,21 @@ BODY_TYPES: dict[str, type[TemplateVersion] | type[SspRow]] = {
 }
 
 
+# Decoding a tenant's whole catalog for every message was most of the revenue consumer's time.
+# Catalog rows are append-only, so a tenant's committed catalog is identified by a cheap
+# fingerprint (row count, latest version and creation time, total body length): the decoded
+# catalogs are kept per engine and tenant and reused while the fingerprint is unchanged. A
+# transaction that wrote catalog rows neither reads nor fills the cache, so nothing
+# uncommitted is ever shared.
+_CACHE: WeakKeyDictionary[Engine, dict[str, tuple[tuple[Any, ...], Catalogs]]] = WeakKeyDictionary()
+_CACHE_LOCK = Lock()
+CACHED_TENANTS_MAX = 1_000
+
+
 class SqlCatalogStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self._wrote = False
 
     def records(
         self, *, tenant_id: str, kind: CatalogKind | None = None, sku: str | None = None
@@ -56,7 +71,31 @@ class SqlCatalogStore:
         ]
 
     def catalogs(self, *, tenant_id: str) -> Catalogs:
-        return catalogs_from(self.records(tenant_id=tenant_id))
+        if self._wrote:
+            return catalogs_from(self.records(tenant_id=tenant_id))
+        t = revenue_catalog
+        fingerprint = tuple(
+            self._connection.execute(
+                select(
+                    func.count(),
+                    func.max(t.c.version),
+                    func.max(t.c.created_at),
+                    func.sum(func.length(t.c.body)),
+                ).where(t.c.tenant_id == tenant_id)
+            ).one()
+        )
+        engine = self._connection.engine
+        with _CACHE_LOCK:
+            cached = _CACHE.get(engine, {}).get(tenant_id)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        catalogs = catalogs_from(self.records(tenant_id=tenant_id))
+        with _CACHE_LOCK:
+            tenants = _CACHE.setdefault(engine, {})
+            if len(tenants) >= CACHED_TENANTS_MAX and tenant_id not in tenants:
+                tenants.pop(next(iter(tenants)))
+            tenants[tenant_id] = (fingerprint, catalogs)
+        return catalogs
 
     def add(
         self,
@@ -67,6 +106,7 @@ class SqlCatalogStore:
         created_by: str,
     ) -> CatalogRecord:
         kind, sku, component, currency = key_of(body)
+        self._wrote = True
         t = revenue_catalog
         latest = self._connection.execute(
             select(func.max(t.c.version)).where(
