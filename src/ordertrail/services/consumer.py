@@ -10,11 +10,14 @@ it when it is replayed.
 Throughput: a durable commit costs milliseconds, so one transaction per message and handler caps
 a worker at a few dozen messages a second. `consume_round` therefore runs each handler over the
 whole batch it received in ONE transaction (inbox rows and effects of every message, in delivery
-order), and commits once. If the handler raises on any message, that batch transaction rolls back
-and the handler runs the batch again one message per transaction, so only the failing message is
-retried or dead-lettered and the others commit: failures keep the per-message semantics. A handler
-that cannot share a transaction between messages says so with `batchable = False` (see
-messaging.Handler) and always runs one message per transaction.
+order), and commits once. If the handler raises on a message, that batch transaction rolls back,
+the message fails with that error, and the handler runs the batch's other messages again one
+transaction each, so only the failing message is retried or dead-lettered and the others commit:
+failures keep the per-message semantics. The price: a batch transaction holds its row locks (a
+tenant's audit head, a contract row) until the batch commits, and the messages before a failing one
+are handled twice (once rolled back). A handler that cannot share a transaction between messages
+says so with `batchable = False` (see messaging.Handler) and always runs one message per
+transaction.
 """
 
 from __future__ import annotations
