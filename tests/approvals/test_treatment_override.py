@@ -17,7 +17,9 @@ from tests.conftest import NOW
 from tests.revenue.books import ORDER, SHIPPED, Books, line, message
 from tests.revenue.support import TENANT
 
-ADDED = [*SHIPPED, line("3", "WIDGET", 1500, 1)]
+# Added below its standalone price (1500), so the rules treat it prospectively (not a separate
+# contract, ASC 606-10-25-12); the request asks for a cumulative catch-up instead.
+ADDED = [*SHIPPED, line("3", "WIDGET", 1200, 1)]
 ANA = Party(actor="key:ana", owner="ana")
 CARL = Party(actor="key:carl", owner="carl")
 
