@@ -12,7 +12,9 @@ from tests.conftest import NOW
 from tests.revenue.books import ORDER, SHIPPED, Books, line, message
 from tests.revenue.support import TENANT
 
-ADDED = [*SHIPPED, line("3", "WIDGET", 1500, 1)]
+# Added below its standalone price (1500), so not a separate contract (606-10-25-12): the
+# rules treat it prospectively, the remaining goods being distinct.
+ADDED = [*SHIPPED, line("3", "WIDGET", 1200, 1)]
 
 
 def amended() -> Books:
@@ -77,3 +79,25 @@ def test_only_the_latest_modification_can_be_re_treated_and_only_until_something
     books.handle(message("invoice.issued", ADDED, minutes=3, payload={"amount_minor": 1000}))
     with pytest.raises(TreatmentNotChangeable, match="moved since"):
         retreat(books, 2)
+
+
+def test_restated_lines_plus_one_added_at_ssp_make_a_separate_contract() -> None:
+    """A feed sends the whole amended order; the lines it only restates are not changes, so a
+    distinct widget added at its standalone price is a separate contract (606-10-25-12)."""
+    books = Books()
+    books.handle(
+        message("order.confirmed", ORDER),
+        message("shipment.dispatched", SHIPPED, minutes=1),
+        message(
+            "order.amended",
+            [*SHIPPED, line("3", "WIDGET", 1500, 1)],
+            minutes=2,
+            payload={"reason": "one more widget"},
+        ),
+    )
+    with books.uow() as uow:
+        versions = uow.revenue.versions(tenant_id=TENANT, contract_id="ctr-SO-1")
+    assert [v.version.treatment for v in versions] == ["inception", "separate_contract"]
+    assert versions[1].decision is not None
+    assert versions[1].decision.treatment == "separate_contract"
+    assert versions[1].version.related_contract_id is not None
