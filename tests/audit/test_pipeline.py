@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import cast
 
-import pytest
-
 from ordertrail.bootstrap import Ordertrail
 from ordertrail.services import audit
 from ordertrail.services.close import run_close
@@ -33,11 +31,6 @@ def test_entries_posted_by_the_revenue_consumer_are_chained_and_verify(app: Orde
     assert all(r.cause is not None and r.cause.startswith(f"{TENANT}/") for r in records)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/close.py does not yet append entry_audit_records for the close's entries "
-    "(reported to the coordinator); remove this mark once it does",
-)
 def test_the_month_end_close_vouches_for_its_entries(app: Ordertrail):
     load_catalog(app)
     app.ingest(raw_events=order_events(), principal=make_principal(app)[0])

@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from ordertrail.domain.ledger import ClosedPeriod, period_index
 from ordertrail.domain.revenue import CloseLine, close_period
+from ordertrail.services.audit import entry_audit_records
+from ordertrail.services.audit_ports import AuditUnitOfWork
 from ordertrail.services.revenue_close import CloseInputs, close_updates
 from ordertrail.services.revenue_ports import RevenueUnitOfWork
 
@@ -75,6 +78,17 @@ def run_close(
             )
             uow.revenue.write_close(
                 tenant_id=tenant_id, period=period, inputs=inputs, lines=result.lines, now=now()
+            )
+            # The close's entries are vouched for in the audit chain like the consumer's, in the
+            # same transaction, so `ordertrail audit verify` covers every entry in the journal.
+            cast(AuditUnitOfWork, uow).audit.append(
+                tenant_id=tenant_id,
+                records=entry_audit_records(
+                    [line.entry(period=period) for line in result.lines],
+                    actor=actor,
+                    cause=None,
+                    occurred_at=now(),
+                ),
             )
             uow.commit()
         _count(summary, inputs, result.lines)
