@@ -76,7 +76,6 @@ class CarrierRun:
 @dataclass(slots=True)
 class _Routes:
     webhook: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # provider -> (n, c)
-    polled: int = 0
 
 
 def run_carriers(app: Ordertrail, *, tenant_id: str) -> CarrierRun | None:
@@ -128,9 +127,7 @@ def _route(active: Sequence[tuple[str, str]]) -> _Routes:
         rotation = WEBHOOK_ROTATION.get(carrier, ("aftership",))
         provider = rotation[seen[carrier] % len(rotation)]
         seen[carrier] += 1
-        if provider is None:
-            routes.polled += 1
-        else:
+        if provider is not None:  # None: left to the poller
             routes.webhook.setdefault(provider, []).append((number, carrier))
     return routes
 
