@@ -1,7 +1,7 @@
 """The demo's revenue controls: a hold, a dispute and an approved override on the sample's orders.
 
 Run after the revenue part, through the same services the API uses: a manual hold placed on one
-order and released; a dispute opened on another (a hold with source "dispute") and rejected,
+order and released; a dispute opened on another (the disputes service holds it) and rejected,
 which releases it; and a `hold.release` override on a third order's legal hold, requested by one
 person's key, refused when the same person tries to approve it with another key, and approved by
 a controller. The audit chain is verified at the end.
@@ -93,13 +93,39 @@ def run_controls(app: Ordertrail, *, tenant_id: str, order_ids: list[str]) -> Co
         reason="proof of delivery arrived",
         now=now,
     )
-    # A dispute opened (its hold) and rejected, which lifts the hold.
-    dispute_hold = place(disputed, reason="customer_dispute", source="dispute", ref=DISPUTE_ID)
-    controls.release(
+    # A dispute opened through the disputes service (which holds the order), the signed delivery
+    # receipt attached as evidence, and the dispute rejected by a controller: the hold lifts.
+    dispute, _ = app.disputes.open(
         tenant_id=tenant_id,
-        hold_id=dispute_hold,
-        requester=Party.of(carl),
-        reason=f"dispute {DISPUTE_ID} rejected: signed delivery receipt",
+        order_id=disputed,
+        line_ids=(),
+        reason_code="not_delivered",
+        description="The customer says the parcel never arrived.",
+        external_ref=DISPUTE_ID,
+        channel="api",
+        actor=ana.actor,
+        now=now,
+    )
+    app.disputes.attach(
+        tenant_id=tenant_id,
+        dispute_id=dispute.dispute_id,
+        kind="delivery_proof",
+        filename="pod.txt",
+        media_type="text/plain",
+        content=f"Signed delivery receipt for order {disputed}".encode(),
+        note="carrier proof of delivery",
+        actor=carl.actor,
+        now=now,
+    )
+    app.disputes.resolve(
+        tenant_id=tenant_id,
+        dispute_id=dispute.dispute_id,
+        outcome="rejected",
+        amount_minor=None,
+        treatment="price_concession",
+        note="signed delivery receipt",
+        decider=Party.of(carl),
+        decider_roles=carl.roles,
         now=now,
     )
     # An override: a legal hold's release needs two people.
@@ -156,7 +182,8 @@ def controls_table(run: ControlsRun) -> Table:
     table.add_row(
         "dispute",
         run.disputed_order,
-        f"dispute {DISPUTE_ID} opened (hold with source dispute), rejected: hold released",
+        f"dispute {DISPUTE_ID} opened (not_delivered), which held the order; delivery proof "
+        "attached; rejected by a controller: hold released",
     )
     request = run.request
     table.add_row(
