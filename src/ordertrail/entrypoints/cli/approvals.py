@@ -13,34 +13,21 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ordertrail.bootstrap import Ordertrail
-from ordertrail.entrypoints.cli.common import DatabaseOption, console, fail, open_app
-from ordertrail.services.access import Action, allows
+from ordertrail.entrypoints.cli.common import (
+    DatabaseOption,
+    KeyOption,
+    acting,
+    console,
+    fail,
+    open_app,
+)
+from ordertrail.services.access import Action
 from ordertrail.services.approval_ports import ApprovalFilter, ApprovalRequest, ApprovalStatus
 from ordertrail.services.approvals import ApprovalError, Party
-from ordertrail.services.keys import Principal, authenticate
 
 app = typer.Typer(help="Dual approval: overrides one person requests and another approves.")
 
-KeyOption = Annotated[
-    str,
-    typer.Option(
-        "--key",
-        envvar="ORDERTRAIL_API_KEY",
-        help="The API key acting (requester or decider). Default: $ORDERTRAIL_API_KEY.",
-        show_default=False,
-    ),
-]
 TenantOption = Annotated[str, typer.Option(help="The tenant whose requests to read.")]
-
-
-def _acting(ordertrail: Ordertrail, token: str, action: Action) -> Principal:
-    principal = authenticate(store=ordertrail.keys, token=token.strip())
-    if principal is None:
-        raise fail("the API key is unknown or revoked", code=2)
-    if not allows(roles=principal.roles, action=action):
-        raise fail(f"roles {', '.join(principal.roles)} may not perform {action.value}", code=2)
-    return principal
 
 
 def _print(request: ApprovalRequest) -> None:
@@ -95,7 +82,7 @@ def request_cmd(
         raise fail("--payload must be a JSON object", code=2)
     ordertrail = open_app(database)
     try:
-        principal = _acting(ordertrail, key, Action.APPROVALS_REQUEST)
+        principal = acting(ordertrail, key, Action.APPROVALS_REQUEST)
         created = ordertrail.approvals.request(
             tenant_id=principal.tenant_id,
             kind=kind,
@@ -123,7 +110,7 @@ def approve_cmd(
     """Approve a request (not your own) and apply it."""
     ordertrail = open_app(database)
     try:
-        principal = _acting(ordertrail, key, Action.APPROVALS_DECIDE)
+        principal = acting(ordertrail, key, Action.APPROVALS_DECIDE)
         decided = ordertrail.approvals.approve(
             tenant_id=principal.tenant_id,
             request_id=request_id,
@@ -149,7 +136,7 @@ def reject_cmd(
     """Reject a request (or withdraw your own)."""
     ordertrail = open_app(database)
     try:
-        principal = _acting(ordertrail, key, Action.APPROVALS_DECIDE)
+        principal = acting(ordertrail, key, Action.APPROVALS_DECIDE)
         decided = ordertrail.approvals.reject(
             tenant_id=principal.tenant_id,
             request_id=request_id,

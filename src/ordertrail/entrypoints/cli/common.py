@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 
 from ordertrail.bootstrap import Ordertrail, Settings, bootstrap, database_url_for
-from ordertrail.services.keys import Principal
+from ordertrail.services.access import Action, allows
+from ordertrail.services.keys import Principal, authenticate
 
 console = Console()
 err_console = Console(stderr=True)
@@ -59,3 +60,28 @@ def cli_principal(tenant_id: str) -> Principal:
     The recorded actor names the operating-system user, so the history says who ran it.
     """
     return Principal(key_id=f"cli-{getpass.getuser()}", tenant_id=tenant_id, roles=("admin",))
+
+
+KeyOption = Annotated[
+    str,
+    typer.Option(
+        "--key",
+        envvar="ORDERTRAIL_API_KEY",
+        help="The API key acting. Default: $ORDERTRAIL_API_KEY.",
+        show_default=False,
+    ),
+]
+
+
+def acting(ordertrail: Ordertrail, token: str, action: Action) -> Principal:
+    """The key's principal, refused (exit 2) when unknown or without the action's role.
+
+    Commands that act as a person (request, approve, place a hold) go through the same key and
+    role checks as the API, so the CLI is no way around dual approval.
+    """
+    principal = authenticate(store=ordertrail.keys, token=token.strip())
+    if principal is None:
+        raise fail("the API key is unknown or revoked", code=2)
+    if not allows(roles=principal.roles, action=action):
+        raise fail(f"roles {', '.join(principal.roles)} may not perform {action.value}", code=2)
+    return principal

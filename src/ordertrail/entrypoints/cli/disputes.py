@@ -15,8 +15,15 @@ import typer
 from rich.table import Table
 
 from ordertrail.domain.disputes import EVIDENCE_BYTES_MAX, DisputeError, DisputeReason
-from ordertrail.entrypoints.cli.common import DatabaseOption, console, fail, open_app
-from ordertrail.entrypoints.cli.holds import KeyOption, TenantOption, acting
+from ordertrail.entrypoints.cli.common import (
+    DatabaseOption,
+    KeyOption,
+    acting,
+    console,
+    fail,
+    open_app,
+)
+from ordertrail.entrypoints.cli.holds import TenantOption
 from ordertrail.services.access import Action, Role
 from ordertrail.services.approvals import ApprovalError, Party
 from ordertrail.services.dispute_ports import DisputeFilter

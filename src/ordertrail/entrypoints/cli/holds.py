@@ -12,36 +12,22 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ordertrail.bootstrap import Ordertrail
 from ordertrail.domain.controls.holds import HoldError
-from ordertrail.entrypoints.cli.common import DatabaseOption, console, fail, open_app
-from ordertrail.services.access import Action, allows
+from ordertrail.entrypoints.cli.common import (
+    DatabaseOption,
+    KeyOption,
+    acting,
+    console,
+    fail,
+    open_app,
+)
+from ordertrail.services.access import Action
 from ordertrail.services.approvals import ApprovalError, Party
 from ordertrail.services.controls import hold_document
-from ordertrail.services.keys import Principal, authenticate
 
 app = typer.Typer(help="Revenue holds: nothing under an open hold is recognized.")
 
-KeyOption = Annotated[
-    str,
-    typer.Option(
-        "--key",
-        envvar="ORDERTRAIL_API_KEY",
-        help="The API key acting. Default: $ORDERTRAIL_API_KEY.",
-        show_default=False,
-    ),
-]
 TenantOption = Annotated[str, typer.Option(help="The tenant whose holds to read.")]
-
-
-def acting(ordertrail: Ordertrail, token: str, action: Action) -> Principal:
-    """The key's principal, refused (exit 2) when unknown or without the action's role."""
-    principal = authenticate(store=ordertrail.keys, token=token.strip())
-    if principal is None:
-        raise fail("the API key is unknown or revoked", code=2)
-    if not allows(roles=principal.roles, action=action):
-        raise fail(f"roles {', '.join(principal.roles)} may not perform {action.value}", code=2)
-    return principal
 
 
 @app.command("list")

@@ -15,8 +15,14 @@ import typer
 from rich.table import Table
 
 from ordertrail.domain.controls.rules import InvalidRule
-from ordertrail.entrypoints.cli.common import DatabaseOption, console, fail, open_app
-from ordertrail.entrypoints.cli.holds import KeyOption, acting
+from ordertrail.entrypoints.cli.common import (
+    DatabaseOption,
+    KeyOption,
+    acting,
+    console,
+    fail,
+    open_app,
+)
 from ordertrail.services.access import Action
 from ordertrail.services.approvals import ApprovalError, Party
 from ordertrail.services.controls import rule_document
